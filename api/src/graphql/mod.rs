@@ -1,0 +1,96 @@
+//! The GraphQL schema: one module per domain area (auth, organizations, users, campaigns,
+//! audit), merged into the roots here, with the request limits and context helpers.
+pub mod audit;
+pub mod auth;
+pub mod campaigns;
+pub mod enums;
+pub mod errors;
+pub mod extensions;
+pub mod loaders;
+pub mod organizations;
+pub mod scalars;
+pub mod users;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use domain::{Actor, DomainError, Scope, Services};
+use errors::{ApiError, ApiResult};
+use std::sync::Arc;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    auth::AuthQuery,
+    organizations::OrganizationQuery,
+    users::UserQuery,
+    campaigns::CampaignQuery,
+    audit::AuditQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    auth::AuthMutation,
+    organizations::OrganizationMutation,
+    users::UserMutation,
+    campaigns::CampaignMutation,
+);
+
+pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Depth of ordinary operations (introspection is exempt: see `extensions::DepthLimit`).
+pub const MAX_DEPTH: usize = 10;
+/// Each field counts one; the standard introspection query stays well below.
+pub const MAX_COMPLEXITY: usize = 1000;
+
+pub fn build_schema(services: Services) -> SongnuanSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .data(services)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(64)
+        .extension(extensions::DepthLimit { max: MAX_DEPTH })
+        .extension(extensions::Metrics)
+        .finish()
+}
+
+/// Who is calling, resolved once per request by the HTTP layer from the bearer token.
+pub enum Caller {
+    Anonymous,
+    Known(Actor),
+    Refused(Arc<DomainError>),
+}
+
+impl Caller {
+    pub fn scope(&self) -> Scope {
+        match self {
+            Caller::Known(a) => a.scope(),
+            // Nothing is visible without an actor; an empty prefix that matches no path.
+            _ => Scope::Subtree("\u{0}".into()),
+        }
+    }
+}
+
+/// The client's address, for the login throttle.
+pub struct ClientAddr(pub String);
+
+pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
+    ctx.data_unchecked::<Services>()
+}
+
+/// The authenticated caller, or UNAUTHENTICATED.
+pub fn actor<'a>(ctx: &Context<'a>) -> ApiResult<&'a Actor> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::Known(a)) => Ok(a),
+        Some(Caller::Refused(e)) => Err(ApiError(e.clone())),
+        _ => Err(DomainError::unauthenticated().into()),
+    }
+}
+
+/// Parses an `ID!` argument into a row id (anything else is NOT_FOUND).
+pub fn id_of(id: &async_graphql::ID, what: &'static str) -> ApiResult<i64> {
+    Ok(domain::pagination::parse_id(id.as_str(), what)?)
+}
+
+/// The SDL of the served schema (committed as `schema.graphql`).
+pub fn schema_sdl() -> String {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}

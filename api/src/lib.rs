@@ -1,0 +1,67 @@
+//! The Songnuan API server: GraphQL over axum plus the operational endpoints. Resolvers are
+//! thin; every rule lives in the `domain` crate.
+pub mod graphql;
+pub mod http;
+pub mod telemetry;
+
+use domain::bootstrap::{self, Bootstrap};
+use domain::{Services, Settings};
+use std::sync::Arc;
+
+/// Everything the handlers share. Holds no per-user state: replicas are interchangeable.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub schema: graphql::SongnuanSchema,
+    pub redis: Option<redis::Client>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+/// Connects, migrates, bootstraps the first admin and builds the state.
+pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    let db = domain::db::connect(&settings).await?;
+    domain::db::migrate(&db).await?;
+    let settings = Arc::new(settings);
+    match bootstrap::run(&db, &settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}: {:?}", e))?
+    {
+        Bootstrap::AlreadyDone => {}
+        Bootstrap::Created => {
+            tracing::info!("首次启动：已创建总工会与 admin 账号（密码来自 SONGNUAN_ADMIN_PASSWORD）")
+        }
+        Bootstrap::CreatedWithPassword(p) => {
+            // Printed once, on purpose outside the log stream.
+            println!(
+                "\n==== 首次启动：已创建 admin 账号 ====\n用户名: admin\n密码:   {p}\n请登录后立即修改密码（changePassword）。\n====================================\n"
+            );
+        }
+    }
+    let redis = match &settings.redis_url {
+        Some(url) => Some(redis::Client::open(url.as_str())?),
+        None => None,
+    };
+    let services = Services { db, settings };
+    Ok(AppState {
+        schema: graphql::build_schema(services.clone()),
+        services,
+        redis,
+        metrics: telemetry::metrics_handle(),
+    })
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `api`: serve the GraphQL API (default), apply migrations, load demo data, print the schema.
+use clap::{Parser, Subcommand};
+use migration::MigratorTrait;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "api", about = "送暖 Songnuan API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Database migrations: up (default), down, status.
+    Migrate {
+        #[arg(default_value = "up")]
+        action: String,
+    },
+    /// Load the demo data (the 2025 富民县 campaign) into the configured database.
+    Demo {
+        /// A TOML data file; the shipped demo/fumin-2025.toml when absent.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    api::telemetry::init_logging();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("songnuan: 无法启动运行时: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command.unwrap_or(Command::Serve))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, no backtrace: what failed and why.
+            eprintln!("songnuan: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cmd: Command) -> anyhow::Result<()> {
+    if let Command::Schema = cmd {
+        print!("{}", api::graphql::schema_sdl());
+        return Ok(());
+    }
+    let settings = domain::Settings::from_env()?;
+    if settings.dev_secret {
+        tracing::warn!(
+            "!!! 未设置 SONGNUAN_SECRET：使用 {} 下生成的开发密钥。生产环境必须设置 SONGNUAN_SECRET !!!",
+            settings.data_dir.display()
+        );
+    }
+    match cmd {
+        Command::Serve => {
+            let listen = settings.listen;
+            let state = api::prepare(settings).await?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("无法监听 {listen}: {e}"))?;
+            tracing::info!("送暖 API 已启动: http://{listen}/graphql");
+            api::serve(listener, state, shutdown_signal()).await
+        }
+        Command::Migrate { action } => {
+            let db = domain::db::connect(&settings).await?;
+            match action.as_str() {
+                "up" => migration::Migrator::up(&db, None).await?,
+                "down" => migration::Migrator::down(&db, Some(1)).await?,
+                "status" => migration::Migrator::status(&db).await?,
+                other => anyhow::bail!("未知的迁移操作 {other}（可用: up, down, status）"),
+            }
+            Ok(())
+        }
+        Command::Demo { file } => {
+            let text = match &file {
+                Some(p) => std::fs::read_to_string(p)
+                    .map_err(|e| anyhow::anyhow!("无法读取 {}: {e}", p.display()))?,
+                None => domain::demo::FUMIN_2025.to_string(),
+            };
+            let data = domain::demo::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let state = api::prepare(settings).await?;
+            let s = domain::demo::load(&state.services.db, &data)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if s.already_loaded {
+                println!("演示数据已存在（项目 id {}），未重复加载。", s.campaign_id);
+            } else {
+                println!(
+                    "已加载演示数据：项目 id {}，新增组织 {} 个、用户 {} 个（密码见数据文件 demo_password）、类别 {} 个。",
+                    s.campaign_id, s.organizations, s.users, s.categories
+                );
+            }
+            Ok(())
+        }
+        Command::Schema => unreachable!("handled above"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("收到停止信号，正在完成进行中的请求…");
+}

@@ -1,0 +1,219 @@
+//! Who may do what: the role matrix of `domain.md`, in one table (`Permission::allows`).
+//! Every service function takes an `Actor` and asks here first, so every query and mutation
+//! inherits the same rules whatever the API layer does.
+use crate::error::{DomainError, DomainResult};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Admin,
+    Caseworker,
+    Finance,
+    Grassroots,
+    Evaluator,
+    Auditor,
+    Integration,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Caseworker,
+        Role::Finance,
+        Role::Grassroots,
+        Role::Evaluator,
+        Role::Auditor,
+        Role::Integration,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "ADMIN",
+            Role::Caseworker => "CASEWORKER",
+            Role::Finance => "FINANCE",
+            Role::Grassroots => "GRASSROOTS",
+            Role::Evaluator => "EVALUATOR",
+            Role::Auditor => "AUDITOR",
+            Role::Integration => "INTEGRATION",
+        }
+    }
+
+    /// Roles stored as "ADMIN,AUDITOR"; unknown names are skipped (never grant by accident).
+    pub fn parse_list(s: &str) -> Vec<Role> {
+        let mut v: Vec<Role> = s.split(',').filter_map(|r| r.trim().parse().ok()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    pub fn join(roles: &[Role]) -> String {
+        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub roles: Vec<Role>,
+    pub organization_id: i64,
+    /// The materialised path of the caller's organisation ("/1/5/"): its subtree is every
+    /// organisation whose path starts with it.
+    pub org_path: String,
+}
+
+/// Everything a caller can ask to do, named after the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    // Organisations and users
+    ReadOrganizations,
+    ManageOrganizations,
+    ReadUsers,
+    ManageUsers,
+    ManageApiTokens,
+    // Campaigns
+    ReadCampaigns,
+    ManageCampaigns,
+    AdvanceCampaign,
+    // Audit
+    ReadAuditLog,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 9] = [
+        Permission::ReadOrganizations,
+        Permission::ManageOrganizations,
+        Permission::ReadUsers,
+        Permission::ManageUsers,
+        Permission::ManageApiTokens,
+        Permission::ReadCampaigns,
+        Permission::ManageCampaigns,
+        Permission::AdvanceCampaign,
+        Permission::ReadAuditLog,
+    ];
+
+    /// The role matrix. ADMIN may do everything; the rest is listed per permission.
+    pub fn allows(self, role: Role) -> bool {
+        use Permission::*;
+        use Role::*;
+        if role == Admin {
+            return true;
+        }
+        match self {
+            // Everyone reads organisations and campaigns; GRASSROOTS only within its scope
+            // (applied by the query, see `Actor::scope`).
+            ReadOrganizations | ReadCampaigns => true,
+            ReadUsers | ReadAuditLog => matches!(role, Auditor),
+            ManageOrganizations | ManageUsers | ManageApiTokens | ManageCampaigns | AdvanceCampaign => false,
+        }
+    }
+}
+
+impl Actor {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn can(&self, p: Permission) -> bool {
+        self.roles.iter().any(|r| p.allows(*r))
+    }
+
+    pub fn require(&self, p: Permission) -> DomainResult<()> {
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(DomainError::forbidden())
+        }
+    }
+
+    /// How far this caller sees: GRASSROOTS-only callers are limited to their subtree;
+    /// anyone holding another role sees the whole tree (they "read all").
+    pub fn scope(&self) -> Scope {
+        if self.roles.iter().all(|r| *r == Role::Grassroots) {
+            Scope::Subtree(self.org_path.clone())
+        } else {
+            Scope::All
+        }
+    }
+}
+
+/// The part of the organisation tree a caller may see and touch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Materialised path prefix of the caller's organisation.
+    Subtree(String),
+}
+
+impl Scope {
+    /// Inside the caller's subtree (may read and write there).
+    pub fn contains_path(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Subtree(prefix) => path.starts_with(prefix.as_str()),
+        }
+    }
+
+    /// An ancestor of the caller's organisation: visible by name (a campaign's owner, a parent
+    /// link) but not part of the subtree.
+    pub fn is_ancestor_path(&self, path: &str) -> bool {
+        match self {
+            Scope::All => false,
+            Scope::Subtree(prefix) => prefix.starts_with(path) && prefix.len() > path.len(),
+        }
+    }
+
+    pub fn can_see_path(&self, path: &str) -> bool {
+        self.contains_path(path) || self.is_ancestor_path(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_may_do_everything_auditor_only_reads() {
+        for p in Permission::ALL {
+            assert!(p.allows(Role::Admin));
+        }
+        assert!(Permission::ReadAuditLog.allows(Role::Auditor));
+        assert!(!Permission::ManageCampaigns.allows(Role::Auditor));
+        assert!(!Permission::ReadAuditLog.allows(Role::Finance));
+    }
+
+    #[test]
+    fn scope_paths() {
+        let s = Scope::Subtree("/1/5/".into());
+        assert!(s.contains_path("/1/5/"));
+        assert!(s.contains_path("/1/5/12/"));
+        assert!(!s.contains_path("/1/50/"));
+        assert!(s.is_ancestor_path("/1/"));
+        assert!(!s.is_ancestor_path("/1/5/"));
+        assert!(!s.can_see_path("/1/6/"));
+    }
+
+    #[test]
+    fn role_list_round_trip_ignores_unknown() {
+        assert_eq!(
+            Role::parse_list("AUDITOR,ADMIN,BOGUS"),
+            vec![Role::Admin, Role::Auditor]
+        );
+        assert_eq!(Role::join(&[Role::Admin, Role::Auditor]), "ADMIN,AUDITOR");
+    }
+}

@@ -1,0 +1,326 @@
+//! Authentication: Argon2id passwords, signed session tokens that expire and die on password
+//! change (the user's `token_version`), long-lived API tokens for INTEGRATION users (stored as
+//! SHA-256 only), and the failed-login throttle. No per-user state is kept in memory: every
+//! replica answers the same from the database alone.
+use crate::access::{Actor, Role};
+use crate::audit::Change;
+use crate::error::{DomainError, DomainResult};
+use crate::settings::Settings;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entities::{api_token, login_failure, organization, user};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+const SESSION_PREFIX: &str = "sn1.";
+pub const API_TOKEN_PREFIX: &str = "snt_";
+
+/// Argon2id with the crate's defaults (19 MiB, 2 passes), run off the async threads.
+pub async fn hash_password(password: &str) -> DomainResult<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| DomainError::internal(anyhow::anyhow!("argon2: {e}")))
+    })
+    .await
+    .map_err(DomainError::internal)?
+}
+
+/// A hash to verify against when the user does not exist, so timing does not reveal usernames.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(b"songnuan-dummy-password", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+pub async fn verify_password(hash: Option<String>, password: &str) -> bool {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let real = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        let ok = PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false);
+        ok && real
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn sign(key: &[u8; 32], payload: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(payload);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// `sn1.<base64(user_id:token_version:expires_unix)>.<base64(hmac)>`
+pub fn issue_session_token(
+    settings: &Settings,
+    user_id: i64,
+    token_version: i32,
+    now: DateTime<Utc>,
+) -> String {
+    let exp = now.timestamp() + settings.token_ttl.as_secs() as i64;
+    let payload = format!("{user_id}:{token_version}:{exp}");
+    let sig = sign(&settings.keys.token, payload.as_bytes());
+    format!(
+        "{SESSION_PREFIX}{}.{}",
+        URL_SAFE_NO_PAD.encode(payload),
+        URL_SAFE_NO_PAD.encode(sig)
+    )
+}
+
+/// Returns (user id, token version) of a well-signed, unexpired session token.
+fn open_session_token(settings: &Settings, token: &str, now: DateTime<Utc>) -> Option<(i64, i32)> {
+    let rest = token.strip_prefix(SESSION_PREFIX)?;
+    let (p, s) = rest.split_once('.')?;
+    let payload = URL_SAFE_NO_PAD.decode(p).ok()?;
+    let sig = URL_SAFE_NO_PAD.decode(s).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&settings.keys.token).ok()?;
+    mac.update(&payload);
+    mac.verify_slice(&sig).ok()?;
+    let text = String::from_utf8(payload).ok()?;
+    let mut parts = text.split(':');
+    let uid = parts.next()?.parse().ok()?;
+    let ver = parts.next()?.parse().ok()?;
+    let exp: i64 = parts.next()?.parse().ok()?;
+    (exp > now.timestamp()).then_some((uid, ver))
+}
+
+pub fn api_token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Resolves a bearer token to the acting user: one indexed query (user joined with its
+/// organisation), plus one for API tokens.
+pub async fn authenticate(db: &DatabaseConnection, settings: &Settings, bearer: &str) -> DomainResult<Actor> {
+    let now = Utc::now();
+    let bearer = bearer.trim();
+    if bearer.len() > 512 {
+        return Err(DomainError::unauthenticated());
+    }
+    let user_id = if bearer.starts_with(API_TOKEN_PREFIX) {
+        let t = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(api_token_hash(bearer)))
+            .one(db)
+            .await?
+            .ok_or_else(DomainError::unauthenticated)?;
+        if t.revoked_at.is_some() || t.expires_at <= now {
+            return Err(DomainError::unauthenticated());
+        }
+        t.user_id
+    } else {
+        let (uid, ver) =
+            open_session_token(settings, bearer, now).ok_or_else(DomainError::unauthenticated)?;
+        let (u, _) = load_user_with_org(db, uid)
+            .await?
+            .ok_or_else(DomainError::unauthenticated)?;
+        if u.token_version != ver {
+            return Err(DomainError::unauthenticated());
+        }
+        uid
+    };
+    let (u, org) = load_user_with_org(db, user_id)
+        .await?
+        .ok_or_else(DomainError::unauthenticated)?;
+    if u.disabled {
+        return Err(DomainError::Unauthenticated("账号已停用".into()));
+    }
+    Ok(actor_of(&u, &org))
+}
+
+async fn load_user_with_org(
+    db: &DatabaseConnection,
+    id: i64,
+) -> DomainResult<Option<(user::Model, organization::Model)>> {
+    Ok(user::Entity::find_by_id(id)
+        .find_also_related(organization::Entity)
+        .one(db)
+        .await?
+        .and_then(|(u, o)| o.map(|o| (u, o))))
+}
+
+pub fn actor_of(u: &user::Model, org: &organization::Model) -> Actor {
+    Actor {
+        user_id: u.id,
+        username: u.username.clone(),
+        roles: Role::parse_list(&u.roles),
+        organization_id: org.id,
+        org_path: org.path.clone(),
+    }
+}
+
+/// Refuses a login attempt while the username or the client address has too many recent
+/// failures. The counts live in the database so every replica enforces the same limit.
+async fn check_throttle(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    username: &str,
+    addr: &str,
+) -> DomainResult<()> {
+    let since = Utc::now() - chrono::Duration::from_std(settings.login_throttle.window).unwrap_or_default();
+    let by_user = login_failure::Entity::find()
+        .filter(login_failure::Column::Username.eq(username))
+        .filter(login_failure::Column::At.gt(since))
+        .count(db)
+        .await?;
+    if by_user >= settings.login_throttle.per_username as u64 {
+        return Err(DomainError::RateLimited);
+    }
+    let by_addr = login_failure::Entity::find()
+        .filter(login_failure::Column::ClientAddr.eq(addr))
+        .filter(login_failure::Column::At.gt(since))
+        .count(db)
+        .await?;
+    if by_addr >= settings.login_throttle.per_address as u64 {
+        return Err(DomainError::RateLimited);
+    }
+    Ok(())
+}
+
+pub struct LoggedIn {
+    pub token: String,
+    pub user: user::Model,
+    pub organization: organization::Model,
+}
+
+pub async fn login(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    username: &str,
+    password: &str,
+    client_addr: &str,
+) -> DomainResult<LoggedIn> {
+    // Bounded inputs: a megabyte "password" must not reach Argon2.
+    let username: String = username.trim().chars().take(64).collect();
+    let client_addr: String = client_addr.chars().take(64).collect();
+    check_throttle(db, settings, &username, &client_addr).await?;
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(db)
+        .await?;
+    let ok = password.len() <= 128
+        && verify_password(found.as_ref().map(|u| u.password_hash.clone()), password).await;
+    let user = match (ok, found) {
+        (true, Some(u)) => u,
+        _ => {
+            login_failure::Entity::insert(login_failure::ActiveModel {
+                username: Set(username.clone()),
+                client_addr: Set(client_addr.clone()),
+                at: Set(Utc::now()),
+                ..Default::default()
+            })
+            .exec_without_returning(db)
+            .await?;
+            tracing::info!(username = %username, client = %client_addr, "login refused: bad credentials");
+            return Err(DomainError::Unauthenticated("用户名或密码错误".into()));
+        }
+    };
+    if user.disabled {
+        return Err(DomainError::Unauthenticated("账号已停用".into()));
+    }
+    let org = organization::Entity::find_by_id(user.organization_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::internal(anyhow::anyhow!("user {} has no organisation", user.id)))?;
+    let actor = actor_of(&user, &org);
+    let mut change = Change::begin(db, Some(&actor), "login").await?;
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Username.eq(username.as_str()))
+        .exec(change.txn())
+        .await?;
+    change
+        .record(
+            "User",
+            Some(user.id.to_string()),
+            None,
+            Some(&json!({"client": client_addr})),
+        )
+        .await?;
+    let token = issue_session_token(settings, user.id, user.token_version, change.now());
+    change.commit().await?;
+    Ok(LoggedIn {
+        token,
+        user,
+        organization: org,
+    })
+}
+
+/// Drops failed-login records older than the throttle window (housekeeping; the worker runs it).
+pub async fn purge_login_failures(db: &DatabaseConnection, settings: &Settings) -> DomainResult<u64> {
+    let before = Utc::now() - chrono::Duration::from_std(settings.login_throttle.window).unwrap_or_default();
+    let r = login_failure::Entity::delete_many()
+        .filter(login_failure::Column::At.lt(before))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// A new random API token (shown once).
+pub fn new_api_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    format!("{API_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        let dir = std::env::temp_dir().join(format!("songnuan-auth-{}", rand::random::<u64>()));
+        Settings::from_lookup(|k| match k {
+            "SONGNUAN_DATA_DIR" => Some(dir.display().to_string()),
+            "SONGNUAN_SECRET" => Some("test-secret-test-secret-test-secret!".into()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn session_token_round_trip_expiry_and_forgery() {
+        let s = settings();
+        let now = Utc::now();
+        let t = issue_session_token(&s, 7, 3, now);
+        assert_eq!(open_session_token(&s, &t, now), Some((7, 3)));
+        // expired
+        let later = now + chrono::Duration::hours(13);
+        assert_eq!(open_session_token(&s, &t, later), None);
+        // forged: payload changed, signature kept
+        let (_, sig) = t.rsplit_once('.').unwrap();
+        let forged = format!(
+            "{SESSION_PREFIX}{}.{sig}",
+            URL_SAFE_NO_PAD.encode("1:0:99999999999")
+        );
+        assert_eq!(open_session_token(&s, &forged, now), None);
+        // another secret
+        let other = Settings::from_lookup(|k| match k {
+            "SONGNUAN_DATA_DIR" => Some(s.data_dir.display().to_string()),
+            "SONGNUAN_SECRET" => Some("another-secret-another-secret-another".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(open_session_token(&other, &t, now), None);
+    }
+
+    #[tokio::test]
+    async fn argon2_verifies_only_the_right_password() {
+        let h = hash_password("correct horse").await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(Some(h.clone()), "correct horse").await);
+        assert!(!verify_password(Some(h), "wrong").await);
+        assert!(!verify_password(None, "songnuan-dummy-password").await);
+    }
+}

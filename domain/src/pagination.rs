@@ -1,0 +1,62 @@
+//! Opaque cursors and page-size limits shared by every connection in the API.
+use crate::error::{DomainError, DomainResult};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+pub const MAX_PAGE: i64 = 200;
+
+/// Checks `first` (1..=200) and returns it as a row count.
+pub fn page_size(first: Option<i64>) -> DomainResult<u64> {
+    let n = first.unwrap_or(50);
+    if !(0..=MAX_PAGE).contains(&n) {
+        return Err(DomainError::validation("first", "first 必须在 0 到 200 之间"));
+    }
+    Ok(n as u64)
+}
+
+pub fn encode_cursor(id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("sn:{id}"))
+}
+
+pub fn decode_cursor(cursor: Option<&str>) -> DomainResult<Option<i64>> {
+    let Some(c) = cursor else { return Ok(None) };
+    let bad = || DomainError::validation("after", "游标无效");
+    let raw = URL_SAFE_NO_PAD.decode(c.as_bytes()).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let id = text
+        .strip_prefix("sn:")
+        .ok_or_else(bad)?
+        .parse::<i64>()
+        .map_err(|_| bad())?;
+    Ok(Some(id))
+}
+
+/// A page of rows with the flag the contract's `PageInfo.hasNextPage` needs.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+    pub total: u64,
+}
+
+/// Parses an `ID!` argument. Anything that is not one of ours is simply not found.
+pub fn parse_id(raw: &str, what: &'static str) -> DomainResult<i64> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| DomainError::not_found(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        assert_eq!(decode_cursor(Some(&encode_cursor(42))).unwrap(), Some(42));
+        assert_eq!(decode_cursor(Some("garbage!")).unwrap_err().code(), "VALIDATION");
+        assert_eq!(page_size(Some(201)).unwrap_err().code(), "VALIDATION");
+        assert_eq!(page_size(None).unwrap(), 50);
+        assert_eq!(parse_id("x", "用户").unwrap_err().code(), "NOT_FOUND");
+    }
+}

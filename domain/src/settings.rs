@@ -1,0 +1,271 @@
+//! Typed settings, read once at start from the environment. A bad value stops the process with
+//! a one-line reason (see `SettingsError`), never a panic trace.
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("配置错误 {name}: {reason}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+fn err(name: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// Keys derived from `SONGNUAN_SECRET`, one per purpose, so a leak of one use does not expose
+/// another.
+#[derive(Clone)]
+pub struct Keys {
+    pub token: [u8; 32],
+    pub field: [u8; 32],
+    pub blind_index: [u8; 32],
+}
+
+impl Keys {
+    pub fn derive(secret: &[u8]) -> Keys {
+        let sub = |label: &[u8]| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key length");
+            mac.update(b"songnuan/");
+            mac.update(label);
+            let out: [u8; 32] = mac.finalize().into_bytes().into();
+            out
+        };
+        Keys {
+            token: sub(b"token"),
+            field: sub(b"field-encryption"),
+            blind_index: sub(b"blind-index"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(**redacted**)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub listen: SocketAddr,
+    pub admin_password: Option<String>,
+    pub data_dir: PathBuf,
+    pub keys: Keys,
+    /// True when no `SONGNUAN_SECRET` was given and a development key under the data dir is used.
+    pub dev_secret: bool,
+    pub token_ttl: Duration,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted load balancer).
+    pub trust_forwarded_for: bool,
+    /// Name of the organisation created on first start.
+    pub federation_name: String,
+    pub login_throttle: LoginThrottle,
+    pub db_max_connections: u32,
+}
+
+/// Failed-login limits within a sliding window, per username and per client address.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginThrottle {
+    pub window: Duration,
+    pub per_username: u32,
+    pub per_address: u32,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `get`, so tests can pass a map instead of touching the process env.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let data_dir = PathBuf::from(get("SONGNUAN_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err(err("DATABASE_URL", "只支持 sqlite: 或 postgres:// 地址"));
+                }
+                url
+            }
+            None => {
+                ensure_dir(&data_dir)?;
+                format!("sqlite://{}?mode=rwc", data_dir.join("songnuan.db").display())
+            }
+        };
+        let redis_url = get("REDIS_URL");
+        if let Some(r) = &redis_url
+            && !(r.starts_with("redis://") || r.starts_with("rediss://"))
+        {
+            return Err(err("REDIS_URL", "必须以 redis:// 开头"));
+        }
+        let listen = get("SONGNUAN_LISTEN")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse::<SocketAddr>()
+            .map_err(|_| err("SONGNUAN_LISTEN", "应为 地址:端口，例如 127.0.0.1:8080"))?;
+        let admin_password = get("SONGNUAN_ADMIN_PASSWORD");
+        if let Some(p) = &admin_password {
+            crate::users::check_password_strength(p)
+                .map_err(|e| err("SONGNUAN_ADMIN_PASSWORD", e.to_string()))?;
+        }
+        let (secret, dev_secret) = match get("SONGNUAN_SECRET") {
+            Some(s) if s.len() >= 32 => (s.into_bytes(), false),
+            Some(_) => return Err(err("SONGNUAN_SECRET", "至少需要 32 个字符")),
+            None => (dev_secret(&data_dir)?, true),
+        };
+        let token_ttl_hours = parse_num(&get, "SONGNUAN_TOKEN_TTL_HOURS", 12u64, 1, 24 * 30)?;
+        let trust_forwarded_for = match get("SONGNUAN_TRUST_FORWARDED_FOR").as_deref() {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(_) => return Err(err("SONGNUAN_TRUST_FORWARDED_FOR", "应为 true 或 false")),
+        };
+        Ok(Settings {
+            database_url,
+            redis_url,
+            listen,
+            admin_password,
+            data_dir,
+            keys: Keys::derive(&secret),
+            dev_secret,
+            token_ttl: Duration::from_secs(token_ttl_hours * 3600),
+            trust_forwarded_for,
+            federation_name: get("SONGNUAN_FEDERATION_NAME").unwrap_or_else(|| "县总工会".into()),
+            login_throttle: LoginThrottle {
+                window: Duration::from_secs(
+                    60 * parse_num(&get, "SONGNUAN_LOGIN_WINDOW_MINUTES", 15u64, 1, 1440)?,
+                ),
+                per_username: parse_num(&get, "SONGNUAN_LOGIN_MAX_FAILURES", 5u32, 1, 1000)?,
+                per_address: parse_num(&get, "SONGNUAN_LOGIN_MAX_FAILURES_PER_ADDRESS", 20u32, 1, 100_000)?,
+            },
+            db_max_connections: parse_num(&get, "SONGNUAN_DB_MAX_CONNECTIONS", 16u32, 1, 500)?,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn parse_num<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, SettingsError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<T>() {
+            Ok(n) if n >= min && n <= max => Ok(n),
+            _ => Err(err(name, format!("应为 {min} 到 {max} 之间的整数"))),
+        },
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), SettingsError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        err(
+            "SONGNUAN_DATA_DIR",
+            format!("无法创建目录 {}: {e}", dir.display()),
+        )
+    })
+}
+
+/// The development key: made once under the data dir so restarts keep tokens and encrypted data
+/// readable. Never for production: the caller warns loudly.
+fn dev_secret(data_dir: &Path) -> Result<Vec<u8>, SettingsError> {
+    ensure_dir(data_dir)?;
+    let path = data_dir.join("dev-secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= 32 {
+            return Ok(existing.into_bytes());
+        }
+    }
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let key = hex::encode(raw);
+    std::fs::write(&path, &key).map_err(|e| {
+        err(
+            "SONGNUAN_DATA_DIR",
+            format!("无法写入开发密钥 {}: {e}", path.display()),
+        )
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let dir = std::env::temp_dir().join(format!("songnuan-settings-{}", rand::random::<u64>()));
+        let mut m: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        m.entry("SONGNUAN_DATA_DIR".into())
+            .or_insert(dir.display().to_string());
+        Settings::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_use_sqlite_under_data_dir_and_dev_key() {
+        let s = with(&[]).unwrap();
+        assert!(s.is_sqlite());
+        assert!(s.dev_secret);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.token_ttl, Duration::from_secs(12 * 3600));
+        assert!(s.data_dir.join("dev-secret.key").exists());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert_eq!(
+            with(&[("SONGNUAN_LISTEN", "nope")]).unwrap_err().name,
+            "SONGNUAN_LISTEN"
+        );
+        assert_eq!(
+            with(&[("SONGNUAN_SECRET", "short")]).unwrap_err().name,
+            "SONGNUAN_SECRET"
+        );
+        assert_eq!(
+            with(&[("DATABASE_URL", "mysql://x")]).unwrap_err().name,
+            "DATABASE_URL"
+        );
+        assert_eq!(with(&[("REDIS_URL", "http://x")]).unwrap_err().name, "REDIS_URL");
+        assert_eq!(
+            with(&[("SONGNUAN_TOKEN_TTL_HOURS", "0")]).unwrap_err().name,
+            "SONGNUAN_TOKEN_TTL_HOURS"
+        );
+        assert_eq!(
+            with(&[("SONGNUAN_ADMIN_PASSWORD", "123")]).unwrap_err().name,
+            "SONGNUAN_ADMIN_PASSWORD"
+        );
+    }
+
+    #[test]
+    fn keys_differ_per_purpose() {
+        let k = Keys::derive(b"0123456789abcdef0123456789abcdef");
+        assert_ne!(k.token, k.field);
+        assert_ne!(k.field, k.blind_index);
+    }
+}

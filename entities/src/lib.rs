@@ -1,0 +1,10 @@
+//! sea-orm models of the Songnuan schema. Plain data: every rule lives in the `domain` crate.
+//! Money columns end in `_fen` (integer fen, exact on SQLite and PostgreSQL).
+pub mod api_token;
+pub mod audit_head;
+pub mod audit_log;
+pub mod campaign;
+pub mod category;
+pub mod login_failure;
+pub mod organization;
+pub mod user;

@@ -1,0 +1,14 @@
+//! Schema migrations for Songnuan. Schema only: this crate never imports the entities and
+//! never seeds data, so an old migration keeps meaning the same thing forever.
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_foundation::Migration)]
+    }
+}
