@@ -136,6 +136,7 @@ pub struct NewCampaign<'a> {
     pub entry_deadline_days: Option<i32>,
 }
 
+#[derive(Debug)]
 struct ValidCampaign {
     name: String,
     budget: Money,

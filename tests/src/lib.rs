@@ -1,1 +1,232 @@
+//! Test harness: the real API (router, middleware, database) on 127.0.0.1:0 with a fresh
+//! database per test — an SQLite file by default, or a new PostgreSQL database when
+//! `SONGNUAN_TEST_DATABASE_URL` names a server (`.ci/run` runs the suite both ways). With
+//! `SONGNUAN_TEST_REDIS_URL` the queue is Redis.
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
 
+pub const ADMIN_PASSWORD: &str = "admin-pass-123";
+pub const TEST_SECRET: &str = "songnuan-test-secret-0123456789abcdef";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub settings: domain::Settings,
+    pub dir: PathBuf,
+    pg_db: Option<(String, String)>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+fn temp_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("songnuan-test-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// The PostgreSQL server URL without a database name, e.g. postgres://postgres@127.0.0.1:5432
+fn pg_server() -> Option<String> {
+    std::env::var("SONGNUAN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+fn with_database(server: &str, name: &str) -> String {
+    // Replace (or add) the path component.
+    let (scheme, rest) = server.split_once("://").expect("url with scheme");
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}/{name}")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(&[]).await
+    }
+
+    /// Starts a server with extra environment settings (as the process would read them).
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+        let dir = temp_dir();
+        let mut vars: HashMap<String, String> = HashMap::new();
+        vars.insert("SONGNUAN_DATA_DIR".into(), dir.display().to_string());
+        vars.insert("SONGNUAN_SECRET".into(), TEST_SECRET.into());
+        vars.insert("SONGNUAN_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into());
+        vars.insert("SONGNUAN_DB_MAX_CONNECTIONS".into(), "8".into());
+        let mut pg_db = None;
+        if let Some(server) = pg_server() {
+            let name = format!("sn_test_{}", rand::random::<u64>());
+            let admin = domain::db::connect_url(&with_database(&server, "postgres"), 1)
+                .await
+                .expect("connect to PostgreSQL server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            vars.insert("DATABASE_URL".into(), with_database(&server, &name));
+            pg_db = Some((server, name));
+        }
+        if let Ok(redis) = std::env::var("SONGNUAN_TEST_REDIS_URL") {
+            vars.insert("REDIS_URL".into(), redis);
+        }
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let settings = domain::Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
+        let state = api::prepare(settings.clone()).await.expect("prepare app");
+        let db = state.services.db.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = api::serve(listener, state, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            db,
+            settings,
+            dir,
+            pg_db,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg_db.is_some()
+    }
+
+    /// POSTs a GraphQL request and returns the whole JSON answer (`data` and `errors`).
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("send");
+        assert!(resp.status().is_success(), "HTTP {}", resp.status());
+        resp.json().await.expect("json answer")
+    }
+
+    /// Like `gql`, but panics on any error and returns `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let v = self.gql(token, query, variables).await;
+        assert!(v.get("errors").is_none(), "unexpected errors: {v}");
+        v["data"].clone()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let d = self
+            .ok(
+                None,
+                "mutation($u:String!,$p:String!){login(username:$u,password:$p){token}}",
+                json!({"u": username, "p": password}),
+            )
+            .await;
+        d["login"]["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// The id of the root federation the server created on first start.
+    pub async fn root_org(&self, token: &str) -> String {
+        let d = self.ok(Some(token), "{me{organization{id}}}", json!({})).await;
+        d["me"]["organization"]["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_org(&self, token: &str, name: &str, kind: &str, parent: Option<&str>) -> String {
+        let d = self
+            .ok(
+                Some(token),
+                "mutation($i:CreateOrganizationInput!){createOrganization(input:$i){id}}",
+                json!({"i": {"name": name, "kind": kind, "parentId": parent}}),
+            )
+            .await;
+        d["createOrganization"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a user with the given roles in `org` and returns a logged-in token.
+    pub async fn user_token(&self, admin: &str, username: &str, roles: &[&str], org: &str) -> String {
+        self.ok(
+            Some(admin),
+            "mutation($i:CreateUserInput!){createUser(input:$i){id}}",
+            json!({"i": {"username": username, "password": "password-123", "displayName": username, "roles": roles, "organizationId": org}}),
+        )
+        .await;
+        self.login(username, "password-123").await
+    }
+
+    pub async fn create_campaign(&self, token: &str, name: &str) -> String {
+        let d = self
+            .ok(
+                Some(token),
+                "mutation($i:CreateCampaignInput!){createCampaign(input:$i){id}}",
+                json!({"i": {"name": name, "year": 2025, "budget": "150000.00", "startsOn": "2025-01-15", "deadline": "2025-01-28", "policyRefs": ["昆工通〔2025〕32号"]}}),
+            )
+            .await;
+        d["createCampaign"]["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn add_category(&self, token: &str, campaign: &str, code: &str) -> String {
+        let d = self
+            .ok(
+                Some(token),
+                "mutation($c:ID!,$i:CategoryInput!){addCategory(campaignId:$c,input:$i){id}}",
+                json!({"c": campaign, "i": {"code": code, "name": code, "recipientKind": "PERSON", "plannedCount": 58, "standardAmount": "500.00"}}),
+            )
+            .await;
+        d["addCategory"]["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn audit_count(&self) -> u64 {
+        domain::audit::count(&self.db).await.expect("count audit")
+    }
+
+    /// Runs raw SQL against the test database (for tampering tests).
+    pub async fn exec(&self, sql: &str) {
+        let backend = self.db.get_database_backend();
+        self.db
+            .execute_raw(Statement::from_string(backend, sql.to_string()))
+            .await
+            .expect("raw sql");
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn code(v: &Value) -> Option<&str> {
+    v["errors"][0]["extensions"]["code"].as_str()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((server, name)) = self.pg_db.take() {
+            // A thread of its own: Drop cannot await, and the test's runtime may be ending.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(admin) =
+                            domain::db::connect_url(&with_database(&server, "postgres"), 1).await
+                        {
+                            let _ = admin
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}

@@ -17,6 +17,7 @@ use errors::{ApiError, ApiResult};
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     auth::AuthQuery,
     organizations::OrganizationQuery,
@@ -26,6 +27,7 @@ pub struct QueryRoot(
 );
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     auth::AuthMutation,
     organizations::OrganizationMutation,
