@@ -58,7 +58,7 @@ impl Change {
         // The first statement is a write: it takes the chain lock (PostgreSQL row lock, SQLite
         // RESERVED lock) before anything is read, so what we read next cannot go stale.
         audit_head::Entity::update_many()
-            .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq).into())
+            .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq))
             .filter(audit_head::Column::Id.eq(1))
             .exec(&txn)
             .await?;
