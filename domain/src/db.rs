@@ -29,9 +29,21 @@ pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<Data
     Ok(db)
 }
 
+/// Applies pending migrations. Two replicas starting together may race on the same migration;
+/// the loser's attempt fails, and a retry finds the work done.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await?;
-    Ok(())
+    let mut attempt = 0;
+    loop {
+        match Migrator::up(db, None).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 4 => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "migration failed, retrying (another replica may be migrating)");
+                tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+            }
+            Err(e) => return Err(anyhow::anyhow!("数据库迁移失败: {e}")),
+        }
+    }
 }
 
 /// A cheap round trip, for `/ready`.
