@@ -72,11 +72,19 @@ async fn graphql(
             }
         }
     };
+    let addr = client_addr(&state, &headers, peer);
+    execute(&state, caller, addr, req.into_inner()).await.into()
+}
+
+/// Runs one GraphQL request for a caller: request data, DataLoaders, and the error-code rule.
+pub async fn execute(
+    state: &AppState,
+    caller: Caller,
+    client_addr: String,
+    req: async_graphql::Request,
+) -> async_graphql::Response {
     let scope = caller.scope();
-    let req = req
-        .into_inner()
-        .data(caller)
-        .data(ClientAddr(client_addr(&state, &headers, peer)));
+    let req = req.data(caller).data(ClientAddr(client_addr));
     let req = loaders::attach(req, &state.services, &scope);
     let mut resp = state.schema.execute(req).await;
     // Errors raised by async-graphql itself (parse, unknown field or enum value, wrong type,
@@ -87,7 +95,7 @@ async fn graphql(
             ext.set("code", "VALIDATION");
         }
     }
-    resp.into()
+    resp
 }
 
 async fn graphiql() -> Html<&'static str> {

@@ -41,13 +41,17 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         Some(url) => Some(redis::Client::open(url.as_str())?),
         None => None,
     };
-    let services = Services { db, settings };
-    Ok(AppState {
+    Ok(state_from(Services::new(db, settings), redis))
+}
+
+/// The shared state over ready services (tests build one over an instrumented connection).
+pub fn state_from(services: Services, redis: Option<redis::Client>) -> AppState {
+    AppState {
         schema: graphql::build_schema(services.clone()),
         services,
         redis,
         metrics: telemetry::metrics_handle(),
-    })
+    }
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.

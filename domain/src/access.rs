@@ -90,12 +90,17 @@ pub enum Permission {
     ReadCampaigns,
     ManageCampaigns,
     AdvanceCampaign,
+    // Recipients
+    ReadRecipients,
+    NominateRecipients,
+    VetRecipients,
+    RevealPersonalData,
     // Audit
     ReadAuditLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadUsers,
@@ -104,6 +109,10 @@ impl Permission {
         Permission::ReadCampaigns,
         Permission::ManageCampaigns,
         Permission::AdvanceCampaign,
+        Permission::ReadRecipients,
+        Permission::NominateRecipients,
+        Permission::VetRecipients,
+        Permission::RevealPersonalData,
         Permission::ReadAuditLog,
     ];
 
@@ -117,7 +126,13 @@ impl Permission {
         match self {
             // Everyone reads organisations and campaigns; GRASSROOTS only within its scope
             // (applied by the query, see `Actor::scope`).
-            ReadOrganizations | ReadCampaigns => true,
+            // INTEGRATION reads recipients through the disbursements it enters.
+            ReadOrganizations | ReadCampaigns | ReadRecipients => true,
+            // 基层工会初步摸排 → 上报 (own subtree only, see `Scope`); the help centre too.
+            NominateRecipients => matches!(role, Caseworker | Grassroots),
+            VetRecipients => matches!(role, Caseworker),
+            // Those who pay or vet need the clear values; every reveal is audited.
+            RevealPersonalData => matches!(role, Caseworker | Finance),
             ReadUsers | ReadAuditLog => matches!(role, Auditor),
             ManageOrganizations | ManageUsers | ManageApiTokens | ManageCampaigns | AdvanceCampaign => false,
         }

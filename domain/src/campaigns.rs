@@ -391,7 +391,11 @@ fn visible_condition(scope: &Scope) -> Option<Condition> {
     )
 }
 
-async fn find_visible<C: ConnectionTrait>(db: &C, actor: &Actor, id: i64) -> DomainResult<campaign::Model> {
+pub(crate) async fn find_visible<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+) -> DomainResult<campaign::Model> {
     let mut q = campaign::Entity::find_by_id(id);
     if let Some(cond) = visible_condition(&actor.scope()) {
         q = q.filter(cond);
@@ -522,12 +526,28 @@ pub fn progress(c: &campaign::Model, categories: &[category::Model]) -> Progress
     }
 }
 
-/// Recipients VERIFIED in a category: none until the recipients module exists.
-pub fn verified_count(_category: &category::Model) -> i32 {
-    0
+/// Campaigns by id (DataLoader for `Recipient.campaign`; visibility was checked on the row
+/// that points here).
+pub async fn load_many(db: &DatabaseConnection, ids: &[i64]) -> DomainResult<HashMap<i64, campaign::Model>> {
+    Ok(campaign::Entity::find()
+        .filter(campaign::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
 }
 
-/// Recipients with a PAID or CONFIRMED disbursement: none until the money module exists.
-pub fn served_count(_category: &category::Model) -> i32 {
-    0
+/// Categories by id (DataLoader for `Recipient.category`).
+pub async fn categories_by_id(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> DomainResult<HashMap<i64, category::Model>> {
+    Ok(category::Entity::find()
+        .filter(category::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
 }

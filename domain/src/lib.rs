@@ -4,14 +4,20 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod calendar;
 pub mod campaigns;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod funds;
+pub mod identity;
 pub mod money;
 pub mod organizations;
 pub mod pagination;
+pub mod recipients;
 pub mod settings;
+pub mod sheet;
 pub mod users;
 
 pub use access::{Actor, Permission, Role, Scope};
@@ -19,9 +25,18 @@ pub use error::{DomainError, DomainResult};
 pub use money::Money;
 pub use settings::Settings;
 
-/// What every service call needs: the database and the settings (keys, limits).
+/// What every service call needs: the database, the settings (keys, limits) and the cipher
+/// for personal data.
 #[derive(Clone)]
 pub struct Services {
     pub db: sea_orm::DatabaseConnection,
     pub settings: std::sync::Arc<Settings>,
+    pub cipher: std::sync::Arc<crypto::FieldCipher>,
+}
+
+impl Services {
+    pub fn new(db: sea_orm::DatabaseConnection, settings: std::sync::Arc<Settings>) -> Services {
+        let cipher = std::sync::Arc::new(crypto::FieldCipher::new(&settings.keys));
+        Services { db, settings, cipher }
+    }
 }

@@ -5,6 +5,8 @@ pub mod audit_head;
 pub mod audit_log;
 pub mod campaign;
 pub mod category;
+pub mod disbursement;
 pub mod login_failure;
 pub mod organization;
+pub mod recipient;
 pub mod user;

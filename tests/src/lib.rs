@@ -185,6 +185,52 @@ impl TestApp {
         d["addCategory"]["id"].as_str().unwrap().to_string()
     }
 
+    /// `importRecipients` as a frontend sends it: a GraphQL multipart request.
+    pub async fn import(&self, token: &str, campaign: &str, filename: &str, bytes: Vec<u8>) -> Value {
+        let operations = json!({
+            "query": "mutation($c:ID!,$f:Upload!){importRecipients(campaignId:$c,file:$f){imported rejected errors{row field message}}}",
+            "variables": {"c": campaign, "f": null}
+        });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({"0": ["variables.f"]}).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()),
+            );
+        let resp = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("send");
+        assert!(resp.status().is_success(), "HTTP {}", resp.status());
+        resp.json().await.expect("json")
+    }
+
+    /// A campaign in SCREENING with the demo's seven categories, and its id.
+    pub async fn screening_campaign(&self, admin: &str) -> String {
+        let data = domain::demo::parse(domain::demo::FUMIN_2025).expect("demo file");
+        let id = self.create_campaign(admin, "筛查中的项目").await;
+        for c in &data.campaign.categories {
+            self.ok(
+                Some(admin),
+                "mutation($c:ID!,$i:CategoryInput!){addCategory(campaignId:$c,input:$i){id}}",
+                json!({"c": id, "i": {"code": c.code, "name": c.name, "recipientKind": c.recipient_kind, "plannedCount": c.planned_count, "standardAmount": c.standard_amount}}),
+            )
+            .await;
+        }
+        self.ok(
+            Some(admin),
+            "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
+            json!({"id": id}),
+        )
+        .await;
+        id
+    }
+
     pub async fn audit_count(&self) -> u64 {
         domain::audit::count(&self.db).await.expect("count audit")
     }
@@ -229,4 +275,11 @@ impl Drop for TestApp {
             .join();
         }
     }
+}
+
+/// A valid 居民身份证号码 for test person number `n`.
+pub fn id_number(n: u32) -> String {
+    let birth =
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days((n % 15000) as i64);
+    domain::identity::make_id_number(530124, birth, n % 1000)
 }

@@ -24,10 +24,7 @@ async fn run() -> anyhow::Result<()> {
     let settings = domain::Settings::from_env()?;
     let db = domain::db::connect(&settings).await?;
     domain::db::migrate(&db).await?;
-    let services = domain::Services {
-        db,
-        settings: Arc::new(settings),
-    };
+    let services = domain::Services::new(db, Arc::new(settings));
     tracing::info!("送暖 worker 已启动");
     worker::run_housekeeping(services, Duration::from_secs(600), async {
         let _ = tokio::signal::ctrl_c().await;

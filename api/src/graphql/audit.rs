@@ -1,4 +1,5 @@
 //! `auditLog` and `verifyAuditChain` (ADMIN, AUDITOR).
+use super::PageInfo;
 use super::errors::ApiResult;
 use super::loaders::UserLoader;
 use super::users::User;
@@ -41,12 +42,6 @@ impl AuditEntry {
     async fn diff(&self) -> Option<&str> {
         self.0.diff.as_deref()
     }
-}
-
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub end_cursor: Option<String>,
 }
 
 #[derive(SimpleObject)]

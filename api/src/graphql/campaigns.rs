@@ -1,7 +1,7 @@
 //! `Campaign`, `Category`, `CampaignProgress` and the campaign life-cycle operations.
 use super::enums::{CampaignStage, RecipientKind};
 use super::errors::ApiResult;
-use super::loaders::{CategoriesLoader, OrgLoader};
+use super::loaders::{CategoriesLoader, OrgLoader, ServedCountLoader, VerifiedCountLoader};
 use super::organizations::Organization;
 use super::scalars::{Date, Decimal};
 use super::{actor, id_of, services};
@@ -125,12 +125,14 @@ impl Category {
         Money::from_fen(self.0.standard_fen).into()
     }
     /// Recipients VERIFIED in this category.
-    async fn verified_count(&self) -> i32 {
-        domain::campaigns::verified_count(&self.0)
+    async fn verified_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let loader = ctx.data_unchecked::<DataLoader<VerifiedCountLoader>>();
+        Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
     }
     /// Recipients with a PAID or CONFIRMED disbursement.
-    async fn served_count(&self) -> i32 {
-        domain::campaigns::served_count(&self.0)
+    async fn served_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let loader = ctx.data_unchecked::<DataLoader<ServedCountLoader>>();
+        Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
     }
 }
 

@@ -136,3 +136,114 @@ impl From<DRecipientKind> for RecipientKind {
         }
     }
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "RecipientStatus")]
+pub enum RecipientStatus {
+    Nominated,
+    Verified,
+    Rejected,
+}
+
+impl From<RecipientStatus> for domain::recipients::Status {
+    fn from(s: RecipientStatus) -> Self {
+        match s {
+            RecipientStatus::Nominated => Self::Nominated,
+            RecipientStatus::Verified => Self::Verified,
+            RecipientStatus::Rejected => Self::Rejected,
+        }
+    }
+}
+
+impl From<domain::recipients::Status> for RecipientStatus {
+    fn from(s: domain::recipients::Status) -> Self {
+        use domain::recipients::Status as S;
+        match s {
+            S::Nominated => Self::Nominated,
+            S::Verified => Self::Verified,
+            S::Rejected => Self::Rejected,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "VerificationMethod")]
+pub enum VerificationMethod {
+    HomeVisit,
+    DataCheck,
+    InfoCheck,
+}
+
+impl From<VerificationMethod> for domain::recipients::VerificationMethod {
+    fn from(m: VerificationMethod) -> Self {
+        match m {
+            VerificationMethod::HomeVisit => Self::HomeVisit,
+            VerificationMethod::DataCheck => Self::DataCheck,
+            VerificationMethod::InfoCheck => Self::InfoCheck,
+        }
+    }
+}
+
+impl From<domain::recipients::VerificationMethod> for VerificationMethod {
+    fn from(m: domain::recipients::VerificationMethod) -> Self {
+        use domain::recipients::VerificationMethod as M;
+        match m {
+            M::HomeVisit => Self::HomeVisit,
+            M::DataCheck => Self::DataCheck,
+            M::InfoCheck => Self::InfoCheck,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "PiiField")]
+pub enum PiiField {
+    IdNumber,
+    Phone,
+    BankAccount,
+}
+
+impl From<PiiField> for domain::crypto::PiiField {
+    fn from(f: PiiField) -> Self {
+        match f {
+            PiiField::IdNumber => Self::IdNumber,
+            PiiField::Phone => Self::Phone,
+            PiiField::BankAccount => Self::BankAccount,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "DisbursementKind")]
+pub enum DisbursementKind {
+    Cash,
+    Goods,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "DisbursementStatus")]
+pub enum DisbursementStatus {
+    Planned,
+    Approved,
+    Paid,
+    Confirmed,
+    Cancelled,
+}
+
+impl DisbursementKind {
+    pub fn parse(s: &str) -> Self {
+        if s == "GOODS" { Self::Goods } else { Self::Cash }
+    }
+}
+
+impl DisbursementStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "APPROVED" => Self::Approved,
+            "PAID" => Self::Paid,
+            "CONFIRMED" => Self::Confirmed,
+            "CANCELLED" => Self::Cancelled,
+            _ => Self::Planned,
+        }
+    }
+}

@@ -6,8 +6,10 @@ pub mod campaigns;
 pub mod enums;
 pub mod errors;
 pub mod extensions;
+pub mod funds;
 pub mod loaders;
 pub mod organizations;
+pub mod recipients;
 pub mod scalars;
 pub mod users;
 
@@ -23,6 +25,7 @@ pub struct QueryRoot(
     organizations::OrganizationQuery,
     users::UserQuery,
     campaigns::CampaignQuery,
+    recipients::RecipientQuery,
     audit::AuditQuery,
 );
 
@@ -33,6 +36,7 @@ pub struct MutationRoot(
     organizations::OrganizationMutation,
     users::UserMutation,
     campaigns::CampaignMutation,
+    recipients::RecipientMutation,
 );
 
 pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -50,6 +54,13 @@ pub fn build_schema(services: Services) -> SongnuanSchema {
         .extension(extensions::DepthLimit { max: MAX_DEPTH })
         .extension(extensions::Metrics)
         .finish()
+}
+
+/// Relay-style page information shared by every connection.
+#[derive(async_graphql::SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
 }
 
 /// Who is calling, resolved once per request by the HTTP layer from the bearer token.

@@ -1,0 +1,379 @@
+//! `Recipient`, the recipient list, nomination, vetting and reveal.
+use super::campaigns::{Campaign, Category};
+use super::enums::{PiiField, RecipientKind, RecipientStatus, VerificationMethod};
+use super::errors::ApiResult;
+use super::funds::Disbursement;
+use super::loaders::{
+    CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader,
+};
+use super::organizations::Organization;
+use super::{PageInfo, actor, id_of, services};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
+use domain::DomainError;
+use domain::pagination::encode_cursor;
+use domain::recipients::{self as rules, Nomination, RecipientFields, RecipientPatch};
+use entities::recipient;
+
+pub struct Recipient(pub recipient::Model);
+
+#[Object]
+impl Recipient {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn campaign(&self, ctx: &Context<'_>) -> ApiResult<Campaign> {
+        let loader = ctx.data_unchecked::<DataLoader<CampaignLoader>>();
+        loader
+            .load_one(self.0.campaign_id)
+            .await?
+            .map(Campaign)
+            .ok_or_else(|| DomainError::not_found("项目").into())
+    }
+    async fn category(&self, ctx: &Context<'_>) -> ApiResult<Category> {
+        let loader = ctx.data_unchecked::<DataLoader<CategoryLoader>>();
+        loader
+            .load_one(self.0.category_id)
+            .await?
+            .map(Category)
+            .ok_or_else(|| DomainError::not_found("类别").into())
+    }
+    async fn kind(&self) -> RecipientKind {
+        self.0
+            .kind
+            .parse::<domain::campaigns::RecipientKind>()
+            .unwrap_or(domain::campaigns::RecipientKind::Person)
+            .into()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// "5301**********1234"; PERSON only.
+    async fn id_number_masked(&self) -> Option<&str> {
+        self.0.id_number_mask.as_deref()
+    }
+    async fn phone_masked(&self) -> Option<&str> {
+        self.0.phone_mask.as_deref()
+    }
+    async fn bank_name(&self) -> Option<&str> {
+        self.0.bank_name.as_deref()
+    }
+    async fn bank_account_masked(&self) -> Option<&str> {
+        self.0.bank_account_mask.as_deref()
+    }
+    async fn nominated_by(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
+        let loader = ctx.data_unchecked::<DataLoader<OrgLoader>>();
+        loader
+            .load_one(self.0.nominated_by)
+            .await?
+            .map(Organization)
+            .ok_or_else(|| DomainError::not_found("推荐单位").into())
+    }
+    async fn status(&self) -> RecipientStatus {
+        rules::status_of(&self.0).into()
+    }
+    async fn verification_method(&self) -> Option<VerificationMethod> {
+        self.0
+            .verification_method
+            .as_deref()
+            .and_then(|m| m.parse::<rules::VerificationMethod>().ok())
+            .map(Into::into)
+    }
+    async fn verification_note(&self) -> Option<&str> {
+        self.0.verification_note.as_deref()
+    }
+    async fn rejection_reason(&self) -> Option<&str> {
+        self.0.rejection_reason.as_deref()
+    }
+    async fn disbursements(&self, ctx: &Context<'_>) -> ApiResult<Vec<Disbursement>> {
+        let loader = ctx.data_unchecked::<DataLoader<DisbursementsOfRecipient>>();
+        Ok(loader
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Disbursement)
+            .collect())
+    }
+    /// 冒领 warning signs for the caseworker: SHARED_BANK_ACCOUNT, SHARED_PHONE (shared with a
+    /// recipient of another identity in this campaign).
+    async fn flags(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
+        let loader = ctx.data_unchecked::<DataLoader<FlagsLoader>>();
+        Ok(loader
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(String::from)
+            .collect())
+    }
+    /// Earlier campaigns in which the same person was nominated, newest first.
+    async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<RecipientHistory>> {
+        let loader = ctx.data_unchecked::<DataLoader<HistoryLoader>>();
+        Ok(loader
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(RecipientHistory)
+            .collect())
+    }
+}
+
+pub struct RecipientHistory(domain::recipients::HistoryEntry);
+
+#[Object]
+impl RecipientHistory {
+    async fn campaign(&self) -> Campaign {
+        Campaign(self.0.campaign.clone())
+    }
+    async fn category_name(&self) -> &str {
+        &self.0.category_name
+    }
+    async fn status(&self) -> RecipientStatus {
+        self.0.status.into()
+    }
+    /// Paid (or confirmed) in that campaign.
+    async fn helped(&self) -> bool {
+        self.0.helped
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RecipientEdge {
+    cursor: String,
+    node: Recipient,
+}
+
+#[derive(SimpleObject)]
+pub struct RecipientConnection {
+    edges: Vec<RecipientEdge>,
+    page_info: PageInfo,
+    total_count: i32,
+}
+
+#[derive(InputObject, Default)]
+pub struct RecipientFilter {
+    category_code: Option<String>,
+    status: Option<RecipientStatus>,
+    nominated_by_id: Option<ID>,
+    /// A name prefix, or an exact ID number.
+    search: Option<String>,
+    /// Only recipients with (true) or without (false) a warning flag.
+    flagged: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct NominateInput {
+    campaign_id: ID,
+    category_code: String,
+    kind: RecipientKind,
+    name: String,
+    id_number: Option<String>,
+    phone: Option<String>,
+    bank_name: Option<String>,
+    bank_account: Option<String>,
+    nominated_by_id: ID,
+}
+
+/// Fields to change while the recipient is NOMINATED; absent fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateRecipientInput {
+    category_code: Option<String>,
+    name: Option<String>,
+    id_number: Option<String>,
+    phone: Option<String>,
+    bank_name: Option<String>,
+    bank_account: Option<String>,
+}
+
+#[derive(Default)]
+pub struct RecipientQuery;
+
+#[Object]
+impl RecipientQuery {
+    async fn recipients(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        filter: Option<RecipientFilter>,
+        #[graphql(default = 50)] first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<RecipientConnection> {
+        let s = services(ctx);
+        let f = filter.unwrap_or_default();
+        let filter = rules::RecipientFilter {
+            category_code: f.category_code,
+            status: f.status.map(Into::into),
+            nominated_by: match &f.nominated_by_id {
+                Some(id) => Some(id_of(id, "推荐单位")?),
+                None => None,
+            },
+            search: f.search,
+            flagged: f.flagged,
+        };
+        let page = rules::list(
+            s,
+            actor(ctx)?,
+            id_of(&campaign_id, "项目")?,
+            &filter,
+            first.map(i64::from),
+            after.as_deref(),
+        )
+        .await?;
+        let edges: Vec<RecipientEdge> = page
+            .items
+            .into_iter()
+            .map(|r| RecipientEdge {
+                cursor: encode_cursor(r.id),
+                node: Recipient(r),
+            })
+            .collect();
+        Ok(RecipientConnection {
+            page_info: PageInfo {
+                has_next_page: page.has_next,
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+            total_count: page.total.min(i32::MAX as u64) as i32,
+        })
+    }
+
+    async fn recipient(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Recipient>> {
+        let s = services(ctx);
+        let actor = actor(ctx)?;
+        let Ok(id) = id_of(&id, "慰问对象") else {
+            return Ok(None);
+        };
+        match rules::get(s, actor, id).await {
+            Ok(r) => Ok(Some(Recipient(r))),
+            Err(DomainError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ImportRowError {
+    row: i32,
+    field: Option<String>,
+    message: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ImportResult {
+    imported: i32,
+    rejected: i32,
+    /// Every invalid row (the first 1000; `rejected` counts them all).
+    errors: Vec<ImportRowError>,
+}
+
+/// Copies an upload to a file of our own (the importer reads from a path), off the async
+/// threads; the caller removes it.
+async fn save_upload(ctx: &Context<'_>, file: &Upload) -> ApiResult<std::path::PathBuf> {
+    let s = services(ctx);
+    let value = file
+        .value(ctx)
+        .map_err(|_| DomainError::validation("file", "无法读取上传的文件"))?;
+    let dir = s.settings.data_dir.join("uploads");
+    let path = dir.join(format!("import-{}.tmp", rand_suffix()));
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let mut src = value.content;
+        let mut dst = std::fs::File::create(&target)?;
+        std::io::copy(&mut src, &mut dst)?;
+        Ok(())
+    })
+    .await
+    .map_err(DomainError::internal)?
+    .map_err(DomainError::internal)?;
+    Ok(path)
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{nanos:x}-{:x}", std::process::id())
+}
+
+#[derive(Default)]
+pub struct RecipientMutation;
+
+#[Object]
+impl RecipientMutation {
+    async fn nominate_recipient(&self, ctx: &Context<'_>, input: NominateInput) -> ApiResult<Recipient> {
+        let s = services(ctx);
+        let n = Nomination {
+            campaign_id: id_of(&input.campaign_id, "项目")?,
+            category_code: input.category_code,
+            fields: RecipientFields {
+                kind: Some(input.kind.into()),
+                name: input.name,
+                id_number: input.id_number,
+                phone: input.phone,
+                bank_name: input.bank_name,
+                bank_account: input.bank_account,
+            },
+            nominated_by: id_of(&input.nominated_by_id, "推荐单位")?,
+        };
+        Ok(Recipient(rules::nominate(s, actor(ctx)?, n).await?))
+    }
+
+    /// Edits a nomination while it is NOMINATED and the campaign is in SCREENING.
+    async fn update_recipient(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateRecipientInput,
+    ) -> ApiResult<Recipient> {
+        let s = services(ctx);
+        let patch = RecipientPatch {
+            category_code: input.category_code,
+            name: input.name,
+            id_number: input.id_number,
+            phone: input.phone,
+            bank_name: input.bank_name,
+            bank_account: input.bank_account,
+        };
+        Ok(Recipient(
+            rules::update(s, actor(ctx)?, id_of(&id, "慰问对象")?, patch).await?,
+        ))
+    }
+
+    async fn verify_recipient(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        method: VerificationMethod,
+        note: Option<String>,
+    ) -> ApiResult<Recipient> {
+        let s = services(ctx);
+        Ok(Recipient(
+            rules::verify(
+                s,
+                actor(ctx)?,
+                id_of(&id, "慰问对象")?,
+                method.into(),
+                note.as_deref(),
+            )
+            .await?,
+        ))
+    }
+
+    async fn reject_recipient(&self, ctx: &Context<'_>, id: ID, reason: String) -> ApiResult<Recipient> {
+        let s = services(ctx);
+        Ok(Recipient(
+            rules::reject(s, actor(ctx)?, id_of(&id, "慰问对象")?, &reason).await?,
+        ))
+    }
+
+    /// ADMIN, CASEWORKER, FINANCE; every reveal is written to the audit log.
+    async fn reveal_recipient(&self, ctx: &Context<'_>, id: ID, field: PiiField) -> ApiResult<String> {
+        let s = services(ctx);
+        Ok(rules::reveal(s, actor(ctx)?, id_of(&id, "慰问对象")?, field.into()).await?)
+    }
+}
