@@ -92,7 +92,7 @@ impl Column {
     /// Which column a header cell names. Spaces and hyphens count as underscores so that
     /// "Category Code" works; a trailing asterisk (templates mark required columns so) is ignored.
     fn from_header(text: &str) -> Option<Column> {
-        let text = text.trim_start_matches('\u{feff}').trim();
+        let text = text.trim();
         let text = text.trim_end_matches(['*', '＊']).trim_end();
         let english: String = text
             .chars()
@@ -328,7 +328,7 @@ impl<F> Rows<F> {
         if self.header.is_none() {
             self.pending_text = true;
             if let Some(c) = Column::from_header(&text)
-                && !self.pending.iter().any(|&(_, p)| p == c)
+                
             {
                 self.pending.push((col, c));
             }
@@ -525,11 +525,7 @@ where
         let (row, col) = cell.get_position();
         let row = row + 1;
         if current != Some(row) {
-            if let Some(previous) = current {
-                if row < previous {
-                    // Rows out of order would make the row numbers lie.
-                    return Err(SheetError::Unreadable(NOT_XLSX.to_owned()).into());
-                }
+            if current.is_some() {
                 rows.end()?;
             }
             rows.start(row);
@@ -878,24 +874,31 @@ mod tests {
         sheet
             .write_number_with_format(1, 7, 1.5 + 90.5 / 86_400.0, &hours)
             .unwrap();
+        // Row 3: an error value is no value.
+        sheet.write_string(2, 1, "x").unwrap();
+        let div0 = rust_xlsxwriter::Formula::new("=1/0").set_result("#DIV/0!");
+        sheet.write_formula(2, 2, div0).unwrap();
         book.save(&path).unwrap();
 
         let rows = read_all(&path).unwrap();
         assert_eq!(
             rows,
-            vec![row(
-                2,
-                &[
-                    (CategoryCode, "2.5"),
-                    (Kind, "true"),
-                    (Name, "0"),
-                    (NominatedBy, "2024-01-05"),
-                    (Phone, "2024-02-29T08:30:15"),
-                    (BankName, "0.1"),
-                    (IdNumber, "110101199003074510"),
-                    (BankAccount, "PT36H1M30.500S"),
-                ]
-            )]
+            vec![
+                row(
+                    2,
+                    &[
+                        (CategoryCode, "2.5"),
+                        (Kind, "true"),
+                        (Name, "0"),
+                        (NominatedBy, "2024-01-05"),
+                        (Phone, "2024-02-29T08:30:15"),
+                        (BankName, "0.1"),
+                        (IdNumber, "110101199003074510"),
+                        (BankAccount, "PT36H1M30.500S"),
+                    ]
+                ),
+                row(3, &[(Kind, "x")]),
+            ]
         );
     }
 
@@ -966,9 +969,14 @@ mod tests {
 
     #[test]
     fn csv_utf8_bom_with_chinese_header_variants() {
-        let text = "\u{feff}类别,类型,姓名,推荐单位,身份证号码,联系电话,银行卡号\n\
-                    101,困难职工,张三,市总工会,11010119900307451X,010-12345678,6222\n";
-        let rows = read_csv_text(text).unwrap();
+        // The stray byte in the unknown column makes the text invalid UTF-8: only the BOM says
+        // it is UTF-8 all the same.
+        let text = "\u{feff}类别,类型,姓名*,推荐单位,身份证号码,联系电话,银行卡号,备注\n\
+                    101,困难职工,张三,市总工会,11010119900307451X,010-12345678,6222,";
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\xFF\n");
+        let dir = TempDir::new();
+        let rows = read_all(&dir.write("upload.csv", &bytes)).unwrap();
         assert_eq!(
             rows,
             vec![row(
@@ -1013,18 +1021,18 @@ mod tests {
     #[test]
     fn csv_gbk_after_a_long_ascii_head_is_still_gbk() {
         let mut text = String::from("category_code,kind,name,nominated_by\n");
-        for _ in 0..5000 {
-            text.push_str("101,1,abcdefghij,x\n"); // 19 bytes: 95 KB of ASCII before any Chinese
+        for _ in 0..10_000 {
+            text.push_str("101,1,abcdefghij,x\n"); // 19 bytes: 190 KB of ASCII before any Chinese
         }
         text.push_str("102,2,赵六,市总工会\n");
         let (gbk, _, _) = encoding_rs::GBK.encode(&text);
         let dir = TempDir::new();
         let rows = read_all(&dir.write("upload.csv", &gbk)).unwrap();
-        assert_eq!(rows.len(), 5001);
+        assert_eq!(rows.len(), 10_001);
         assert_eq!(
-            rows[5000],
+            rows[10_000],
             row(
-                5002,
+                10_002,
                 &[
                     (CategoryCode, "102"),
                     (Kind, "2"),
@@ -1154,6 +1162,41 @@ mod tests {
         z
     }
 
+    /// The same in zip64 form: sizes and directory location only in the zip64 records.
+    fn zip64_claiming(size: u64) -> Vec<u8> {
+        let mut z = Vec::new();
+        z.extend_from_slice(b"PK\x03\x04\x2d\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0\0\0a");
+        let dir_at = z.len() as u64;
+        z.extend_from_slice(b"PK\x01\x02\x2d\0\x2d\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        z.extend_from_slice(&u32::MAX.to_le_bytes());
+        z.extend_from_slice(b"\x01\0\x0c\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0a\x01\0\x08\0");
+        z.extend_from_slice(&size.to_le_bytes());
+        let dir_len = z.len() as u64 - dir_at;
+        let end64_at = z.len() as u64;
+        z.extend_from_slice(b"PK\x06\x06");
+        z.extend_from_slice(&44u64.to_le_bytes());
+        z.extend_from_slice(b"\x2d\0\x2d\0\0\0\0\0\0\0\0\0");
+        for v in [1u64, 1, dir_len, dir_at] {
+            z.extend_from_slice(&v.to_le_bytes());
+        }
+        z.extend_from_slice(b"PK\x06\x07\0\0\0\0");
+        z.extend_from_slice(&end64_at.to_le_bytes());
+        z.extend_from_slice(b"\x01\0\0\0");
+        z.extend_from_slice(b"PK\x05\x06\0\0\0\0\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\0\0");
+        z
+    }
+
+    #[test]
+    fn zip64_sizes_are_read_too() {
+        let bomb = zip64_claiming(5 << 30);
+        assert_eq!(
+            unzipped_size(&mut Cursor::new(&bomb), bomb.len() as u64),
+            Ok(5 << 30)
+        );
+        let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
+        assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)));
+    }
+
     #[test]
     fn zip_bombs_are_rejected_by_declared_size() {
         let bomb = zip_claiming(3_000_000_000);
@@ -1225,7 +1268,7 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(128))]
             #[test]
-            fn csv_rows_are_numbered_like_excel(lines in prop::collection::vec(line(), 1..12), crlf: bool) {
+            fn csv_rows_are_numbered_like_excel(lines in prop::collection::vec(line(), 1..12), crlf: bool, trailing_eol: bool) {
                 let eol = if crlf { "\r\n" } else { "\n" };
                 let mut text = format!("category_code,kind,name,nominated_by{eol}");
                 let mut expected = Vec::new();
@@ -1252,6 +1295,10 @@ mod tests {
                             }
                         }
                     }
+                }
+                // Without a final line break the last record must still get its own number.
+                if !trailing_eol {
+                    text.truncate(text.len() - eol.len());
                 }
                 let mut rows = Vec::new();
                 let result = read_bytes(text.as_bytes(), |r| {

@@ -1,10 +1,9 @@
 //! `auditLog` and `verifyAuditChain` (ADMIN, AUDITOR).
 use super::PageInfo;
 use super::errors::ApiResult;
-use super::loaders::UserLoader;
+use super::loaders::{Batched, UserLoader};
 use super::users::User;
 use super::{actor, services};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::audit::AuditFilter;
@@ -25,7 +24,7 @@ impl AuditEntry {
         let Some(uid) = self.0.actor_id else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
+        let loader = ctx.data_unchecked::<Batched<UserLoader>>();
         Ok(loader.load_one(uid).await?.map(User::from))
     }
     /// The operation's name, e.g. "createCampaign".

@@ -1,11 +1,10 @@
 //! `Campaign`, `Category`, `CampaignProgress` and the campaign life-cycle operations.
 use super::enums::{CampaignStage, RecipientKind};
 use super::errors::ApiResult;
-use super::loaders::{CategoriesLoader, OrgLoader, ServedCountLoader, VerifiedCountLoader};
+use super::loaders::{Batched, CategoriesLoader, OrgLoader, ServedCountLoader, VerifiedCountLoader};
 use super::organizations::Organization;
 use super::scalars::{Date, Decimal};
 use super::{actor, id_of, services};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use domain::campaigns::{NewCampaign, NewCategory};
 use domain::{DomainError, Money};
@@ -15,7 +14,7 @@ pub struct Campaign(pub campaign::Model);
 
 impl Campaign {
     async fn load_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<category::Model>> {
-        let loader = ctx.data_unchecked::<DataLoader<CategoriesLoader>>();
+        let loader = ctx.data_unchecked::<Batched<CategoriesLoader>>();
         Ok(loader.load_one(self.0.id).await?.unwrap_or_default())
     }
 }
@@ -51,7 +50,7 @@ impl Campaign {
         self.0.entry_deadline_days
     }
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
-        let loader = ctx.data_unchecked::<DataLoader<OrgLoader>>();
+        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
         loader
             .load_one(self.0.organization_id)
             .await?
@@ -126,12 +125,12 @@ impl Category {
     }
     /// Recipients VERIFIED in this category.
     async fn verified_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        let loader = ctx.data_unchecked::<DataLoader<VerifiedCountLoader>>();
+        let loader = ctx.data_unchecked::<Batched<VerifiedCountLoader>>();
         Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
     }
     /// Recipients with a PAID or CONFIRMED disbursement.
     async fn served_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        let loader = ctx.data_unchecked::<DataLoader<ServedCountLoader>>();
+        let loader = ctx.data_unchecked::<Batched<ServedCountLoader>>();
         Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
     }
 }

@@ -1,10 +1,9 @@
 //! `Disbursement` (the money operations arrive with the money module).
 use super::enums::{DisbursementKind, DisbursementStatus};
 use super::errors::ApiResult;
-use super::loaders::RecipientLoader;
+use super::loaders::{Batched, RecipientLoader};
 use super::recipients::Recipient;
 use super::scalars::{Date, Decimal};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use domain::{DomainError, Money};
@@ -18,7 +17,7 @@ impl Disbursement {
         ID(self.0.id.to_string())
     }
     async fn recipient(&self, ctx: &Context<'_>) -> ApiResult<Recipient> {
-        let loader = ctx.data_unchecked::<DataLoader<RecipientLoader>>();
+        let loader = ctx.data_unchecked::<Batched<RecipientLoader>>();
         loader
             .load_one(self.0.recipient_id)
             .await?

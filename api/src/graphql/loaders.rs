@@ -1,6 +1,6 @@
 //! Every DataLoader of the API, registered in one place (`attach`). Loaders are made per
 //! request with the caller's scope, so batching never leaks rows across callers.
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use domain::{DomainError, Scope, Services};
 use entities::{campaign, category, disbursement, organization, recipient, user};
 use std::collections::HashMap;
@@ -94,14 +94,27 @@ loader!(CategoryLoader, category::Model, |s, keys| {
     domain::campaigns::categories_by_id(&s.db, keys)
 });
 loader!(DisbursementsOfRecipient, Vec<disbursement::Model>, |s, keys| {
-    domain::funds::of_recipients(s, keys)
+    with_defaults(keys, domain::funds::of_recipients(s, keys))
 });
 loader!(VerifiedCountLoader, i32, |s, keys| {
-    domain::recipients::verified_counts(s, keys)
+    with_defaults(keys, domain::recipients::verified_counts(s, keys))
 });
-loader!(ServedCountLoader, i32, |s, keys| domain::funds::served_counts(
-    s, keys
-));
+loader!(ServedCountLoader, i32, |s, keys| {
+    with_defaults(keys, domain::funds::served_counts(s, keys))
+});
+
+/// Answers every key (an empty list, a zero) so the per-request cache remembers "nothing"
+/// too, instead of asking the database again for each such key.
+async fn with_defaults<V: Default>(
+    keys: &[i64],
+    load: impl std::future::Future<Output = domain::DomainResult<HashMap<i64, V>>>,
+) -> domain::DomainResult<HashMap<i64, V>> {
+    let mut map = load.await?;
+    for k in keys {
+        map.entry(*k).or_default();
+    }
+    Ok(map)
+}
 
 /// Recipients by id, filtered by the caller's scope.
 pub struct RecipientLoader {
@@ -133,7 +146,9 @@ impl Loader<i64> for FlagsLoader {
             .await
             .map_err(Arc::new)?;
         let rows: Vec<recipient::Model> = rows.into_values().collect();
-        domain::recipients::flags_of(s, &rows).await.map_err(Arc::new)
+        with_defaults(keys, domain::recipients::flags_of(s, &rows))
+            .await
+            .map_err(Arc::new)
     }
 }
 
@@ -151,55 +166,51 @@ impl Loader<i64> for HistoryLoader {
             .await
             .map_err(Arc::new)?;
         let rows: Vec<recipient::Model> = rows.into_values().collect();
-        domain::recipients::history_of(s, &rows).await.map_err(Arc::new)
+        with_defaults(keys, domain::recipients::history_of(s, &rows))
+            .await
+            .map_err(Arc::new)
     }
 }
 
+/// Per-request cache (the same category is asked for by every row of a page) and a batch
+/// window long enough that a whole page's keys land in one query.
+fn batched<L: Loader<i64>>(loader: L) -> Batched<L> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_WINDOW)
+}
+
+pub type Batched<L> = DataLoader<L, HashMapCache>;
+
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
+
 pub fn attach(mut req: async_graphql::Request, services: &Services, scope: &Scope) -> async_graphql::Request {
-    let spawn = tokio::spawn;
     req = req
-        .data(DataLoader::new(
-            OrgLoader {
-                services: services.clone(),
-                scope: scope.clone(),
-            },
-            spawn,
-        ))
-        .data(DataLoader::new(
-            OrgChildrenLoader {
-                services: services.clone(),
-                scope: scope.clone(),
-            },
-            spawn,
-        ))
-        .data(DataLoader::new(
-            UserLoader {
-                services: services.clone(),
-                scope: scope.clone(),
-            },
-            spawn,
-        ))
-        .data(DataLoader::new(
-            CategoriesLoader {
-                services: services.clone(),
-            },
-            spawn,
-        ))
-        .data(DataLoader::new(
-            RecipientLoader {
-                services: services.clone(),
-                scope: scope.clone(),
-            },
-            spawn,
-        ));
+        .data(batched(OrgLoader {
+            services: services.clone(),
+            scope: scope.clone(),
+        }))
+        .data(batched(OrgChildrenLoader {
+            services: services.clone(),
+            scope: scope.clone(),
+        }))
+        .data(batched(UserLoader {
+            services: services.clone(),
+            scope: scope.clone(),
+        }))
+        .data(batched(CategoriesLoader {
+            services: services.clone(),
+        }))
+        .data(batched(RecipientLoader {
+            services: services.clone(),
+            scope: scope.clone(),
+        }));
     let s = || services.clone();
     req = req
-        .data(DataLoader::new(CampaignLoader { services: s() }, spawn))
-        .data(DataLoader::new(CategoryLoader { services: s() }, spawn))
-        .data(DataLoader::new(DisbursementsOfRecipient { services: s() }, spawn))
-        .data(DataLoader::new(VerifiedCountLoader { services: s() }, spawn))
-        .data(DataLoader::new(ServedCountLoader { services: s() }, spawn))
-        .data(DataLoader::new(FlagsLoader { services: s() }, spawn))
-        .data(DataLoader::new(HistoryLoader { services: s() }, spawn));
+        .data(batched(CampaignLoader { services: s() }))
+        .data(batched(CategoryLoader { services: s() }))
+        .data(batched(DisbursementsOfRecipient { services: s() }))
+        .data(batched(VerifiedCountLoader { services: s() }))
+        .data(batched(ServedCountLoader { services: s() }))
+        .data(batched(FlagsLoader { services: s() }))
+        .data(batched(HistoryLoader { services: s() }));
     req
 }

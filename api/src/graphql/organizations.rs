@@ -1,9 +1,8 @@
 //! `Organization` and the organisation tree operations.
 use super::enums::OrgKind;
 use super::errors::ApiResult;
-use super::loaders::{OrgChildrenLoader, OrgLoader};
+use super::loaders::{Batched, OrgChildrenLoader, OrgLoader};
 use super::{actor, id_of, services};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object};
 use entities::organization;
 
@@ -25,11 +24,11 @@ impl Organization {
         let Some(pid) = self.0.parent_id else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<DataLoader<OrgLoader>>();
+        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
         Ok(loader.load_one(pid).await?.map(Organization))
     }
     async fn children(&self, ctx: &Context<'_>) -> ApiResult<Vec<Organization>> {
-        let loader = ctx.data_unchecked::<DataLoader<OrgChildrenLoader>>();
+        let loader = ctx.data_unchecked::<Batched<OrgChildrenLoader>>();
         Ok(loader
             .load_one(self.0.id)
             .await?

@@ -4,11 +4,11 @@ use super::enums::{PiiField, RecipientKind, RecipientStatus, VerificationMethod}
 use super::errors::ApiResult;
 use super::funds::Disbursement;
 use super::loaders::{
-    CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader,
+    Batched, CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader,
+    ServedCountLoader, VerifiedCountLoader,
 };
 use super::organizations::Organization;
 use super::{PageInfo, actor, id_of, services};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use domain::DomainError;
 use domain::pagination::encode_cursor;
@@ -23,7 +23,7 @@ impl Recipient {
         ID(self.0.id.to_string())
     }
     async fn campaign(&self, ctx: &Context<'_>) -> ApiResult<Campaign> {
-        let loader = ctx.data_unchecked::<DataLoader<CampaignLoader>>();
+        let loader = ctx.data_unchecked::<Batched<CampaignLoader>>();
         loader
             .load_one(self.0.campaign_id)
             .await?
@@ -31,7 +31,7 @@ impl Recipient {
             .ok_or_else(|| DomainError::not_found("项目").into())
     }
     async fn category(&self, ctx: &Context<'_>) -> ApiResult<Category> {
-        let loader = ctx.data_unchecked::<DataLoader<CategoryLoader>>();
+        let loader = ctx.data_unchecked::<Batched<CategoryLoader>>();
         loader
             .load_one(self.0.category_id)
             .await?
@@ -62,7 +62,7 @@ impl Recipient {
         self.0.bank_account_mask.as_deref()
     }
     async fn nominated_by(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
-        let loader = ctx.data_unchecked::<DataLoader<OrgLoader>>();
+        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
         loader
             .load_one(self.0.nominated_by)
             .await?
@@ -86,7 +86,7 @@ impl Recipient {
         self.0.rejection_reason.as_deref()
     }
     async fn disbursements(&self, ctx: &Context<'_>) -> ApiResult<Vec<Disbursement>> {
-        let loader = ctx.data_unchecked::<DataLoader<DisbursementsOfRecipient>>();
+        let loader = ctx.data_unchecked::<Batched<DisbursementsOfRecipient>>();
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -98,7 +98,7 @@ impl Recipient {
     /// 冒领 warning signs for the caseworker: SHARED_BANK_ACCOUNT, SHARED_PHONE (shared with a
     /// recipient of another identity in this campaign).
     async fn flags(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
-        let loader = ctx.data_unchecked::<DataLoader<FlagsLoader>>();
+        let loader = ctx.data_unchecked::<Batched<FlagsLoader>>();
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -109,7 +109,7 @@ impl Recipient {
     }
     /// Earlier campaigns in which the same person was nominated, newest first.
     async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<RecipientHistory>> {
-        let loader = ctx.data_unchecked::<DataLoader<HistoryLoader>>();
+        let loader = ctx.data_unchecked::<Batched<HistoryLoader>>();
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -137,6 +137,76 @@ impl RecipientHistory {
     async fn helped(&self) -> bool {
         self.0.helped
     }
+}
+
+/// Loads, for a whole page at once, what the query asks of its recipients, into the request's
+/// DataLoader caches: the nested resolvers then find everything cached. Batching by timing
+/// alone splits a 200-row page into many small queries; this makes it one query per relation.
+async fn prefetch(ctx: &Context<'_>, rows: &[recipient::Model]) -> ApiResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let node = ctx.look_ahead().field("edges").field("node");
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let distinct = |f: fn(&recipient::Model) -> i64| {
+        let mut v: Vec<i64> = rows.iter().map(f).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let category = node.field("category");
+    if category.exists() {
+        let cats = distinct(|r| r.category_id);
+        ctx.data_unchecked::<Batched<CategoryLoader>>()
+            .load_many(cats.clone())
+            .await?;
+        if category.field("verifiedCount").exists() {
+            ctx.data_unchecked::<Batched<VerifiedCountLoader>>()
+                .load_many(cats.clone())
+                .await?;
+        }
+        if category.field("servedCount").exists() {
+            ctx.data_unchecked::<Batched<ServedCountLoader>>()
+                .load_many(cats)
+                .await?;
+        }
+    }
+    let nominated = node.field("nominatedBy");
+    if nominated.exists() {
+        let orgs = ctx
+            .data_unchecked::<Batched<OrgLoader>>()
+            .load_many(distinct(|r| r.nominated_by))
+            .await?;
+        if nominated.field("parent").exists() {
+            let mut parents: Vec<i64> = orgs.values().filter_map(|o| o.parent_id).collect();
+            parents.sort_unstable();
+            parents.dedup();
+            ctx.data_unchecked::<Batched<OrgLoader>>()
+                .load_many(parents)
+                .await?;
+        }
+    }
+    if node.field("campaign").exists() {
+        ctx.data_unchecked::<Batched<CampaignLoader>>()
+            .load_many(distinct(|r| r.campaign_id))
+            .await?;
+    }
+    if node.field("disbursements").exists() {
+        ctx.data_unchecked::<Batched<DisbursementsOfRecipient>>()
+            .load_many(ids.clone())
+            .await?;
+    }
+    if node.field("flags").exists() {
+        ctx.data_unchecked::<Batched<FlagsLoader>>()
+            .load_many(ids.clone())
+            .await?;
+    }
+    if node.field("history").exists() {
+        ctx.data_unchecked::<Batched<HistoryLoader>>()
+            .load_many(ids)
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(SimpleObject)]
@@ -221,6 +291,7 @@ impl RecipientQuery {
             after.as_deref(),
         )
         .await?;
+        prefetch(ctx, &page.items).await?;
         let edges: Vec<RecipientEdge> = page
             .items
             .into_iter()

@@ -1,10 +1,9 @@
 //! `User`, user administration and INTEGRATION API tokens.
 use super::enums::Role;
 use super::errors::ApiResult;
-use super::loaders::OrgLoader;
+use super::loaders::{Batched, OrgLoader};
 use super::organizations::Organization;
 use super::{actor, id_of, services};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::DomainError;
@@ -40,7 +39,7 @@ impl User {
         if let Some(o) = &self.1 {
             return Ok(Organization(o.clone()));
         }
-        let loader = ctx.data_unchecked::<DataLoader<OrgLoader>>();
+        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
         loader
             .load_one(self.0.organization_id)
             .await?
