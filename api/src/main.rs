@@ -96,8 +96,8 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 println!("演示数据已存在（项目 id {}），未重复加载。", s.campaign_id);
             } else {
                 println!(
-                    "已加载演示数据：项目 id {}，新增组织 {} 个、用户 {} 个（密码见数据文件 demo_password）、类别 {} 个。",
-                    s.campaign_id, s.organizations, s.users, s.categories
+                    "已加载演示数据：项目 id {}，新增组织 {} 个、用户 {} 个（密码见数据文件 demo_password）、类别 {} 个、慰问对象 {} 个。",
+                    s.campaign_id, s.organizations, s.users, s.categories, s.recipients
                 );
             }
             Ok(())

@@ -17,6 +17,10 @@ pub const MAX_FIELD_CHARS: usize = 1000;
 /// inflate an entry past its declared size and calamine keeps all shared strings in memory, so
 /// without this a 20 MB zip bomb could take gigabytes.
 pub const MAX_UNZIPPED_BYTES: u64 = 256 * 1024 * 1024;
+/// calamine builds a full style object (fonts, fills, borders) for each tiny `<xf/>` element of
+/// `styles.xml`, so that part gets its own, much smaller budget. Real workbooks stay far below:
+/// Excel itself allows 64 000 cell formats.
+const MAX_STYLES_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Enough text to tell UTF-8 from GBK with certainty in practice.
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -193,7 +197,8 @@ fn read_source<R: Read + Seek, E>(
     let mut rows = Rows::new(on_row);
     match format {
         Format::Xlsx => {
-            if unzipped_size(&mut source, len)? > MAX_UNZIPPED_BYTES {
+            let sizes = unzipped_sizes(&mut source, len)?;
+            if sizes.total > MAX_UNZIPPED_BYTES || sizes.styles > MAX_STYLES_BYTES {
                 return Err(SheetError::TooLarge.into());
             }
             source
@@ -328,7 +333,7 @@ impl<F> Rows<F> {
         if self.header.is_none() {
             self.pending_text = true;
             if let Some(c) = Column::from_header(&text)
-                
+                && !self.pending.iter().any(|&(_, p)| p == c)
             {
                 self.pending.push((col, c));
             }
@@ -588,9 +593,18 @@ fn datetime_text(dt: &ExcelDateTime) -> String {
     }
 }
 
-/// Sum of the uncompressed sizes the zip's central directory declares (see
-/// [`MAX_UNZIPPED_BYTES`]). Anything this cannot parse is rejected: calamine would fail on it too.
-fn unzipped_size<R: Read + Seek>(r: &mut R, len: u64) -> Result<u64, SheetError> {
+/// Uncompressed sizes as the zip's central directory declares them.
+#[derive(Debug, PartialEq, Eq)]
+struct ZipSizes {
+    total: u64,
+    /// Every entry named `styles.xml`, whatever its folder: calamine finds the part by name,
+    /// folder from the package relationships and letter case ignored.
+    styles: u64,
+}
+
+/// Reads [`ZipSizes`] from the central directory (see [`MAX_UNZIPPED_BYTES`]). Anything this
+/// cannot parse is rejected: calamine would fail on it too.
+fn unzipped_sizes<R: Read + Seek>(r: &mut R, len: u64) -> Result<ZipSizes, SheetError> {
     const END: &[u8] = b"PK\x05\x06";
     const END64: &[u8] = b"PK\x06\x06";
     const LOCATOR64: &[u8] = b"PK\x06\x07";
@@ -631,7 +645,7 @@ fn unzipped_size<R: Read + Seek>(r: &mut R, len: u64) -> Result<u64, SheetError>
     }
     seek(r, dir_at)?;
     let dir = read_up_to(r, dir_len as usize)?;
-    let (mut total, mut p) = (0u64, 0usize);
+    let (mut sizes, mut p) = (ZipSizes { total: 0, styles: 0 }, 0usize);
     for _ in 0..entries {
         if !dir.get(p..).is_some_and(|d| d.starts_with(ENTRY)) {
             return Err(bad());
@@ -643,10 +657,15 @@ fn unzipped_size<R: Read + Seek>(r: &mut R, len: u64) -> Result<u64, SheetError>
             let extra = dir.get(p + 46 + name..p + 46 + name + extra).ok_or_else(bad)?;
             size = zip64_size(extra).ok_or_else(bad)?;
         }
-        total = total.saturating_add(size);
+        sizes.total = sizes.total.saturating_add(size);
+        let path = dir.get(p + 46..p + 46 + name).ok_or_else(bad)?;
+        let file = path.rsplit(|&b| b == b'/' || b == b'\\').next().unwrap_or(path);
+        if file == b"styles.xml" {
+            sizes.styles = sizes.styles.saturating_add(size);
+        }
         p += 46 + name + extra + comment;
     }
-    Ok(total)
+    Ok(sizes)
 }
 
 /// The uncompressed size from a zip64 extra field; it comes first when the directory entry
@@ -1146,14 +1165,20 @@ mod tests {
         assert_eq!(seen, MAX_ROWS);
     }
 
-    /// A zip whose directory claims one entry of `size` bytes.
-    fn zip_claiming(size: u32) -> Vec<u8> {
+    /// A zip whose directory claims one (empty, stored) entry `name` of `size` bytes.
+    fn zip_claiming(name: &str, size: u32) -> Vec<u8> {
+        let name_len = (name.len() as u16).to_le_bytes();
         let mut z = Vec::new();
-        z.extend_from_slice(b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01\0\0\0a");
+        z.extend_from_slice(b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        z.extend_from_slice(&name_len);
+        z.extend_from_slice(b"\0\0");
+        z.extend_from_slice(name.as_bytes());
         let dir_at = z.len() as u32;
         z.extend_from_slice(b"PK\x01\x02\x14\0\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
         z.extend_from_slice(&size.to_le_bytes());
-        z.extend_from_slice(b"\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0a");
+        z.extend_from_slice(&name_len);
+        z.extend_from_slice(b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        z.extend_from_slice(name.as_bytes());
         let dir_len = z.len() as u32 - dir_at;
         z.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\0\x01\0");
         z.extend_from_slice(&dir_len.to_le_bytes());
@@ -1189,9 +1214,13 @@ mod tests {
     #[test]
     fn zip64_sizes_are_read_too() {
         let bomb = zip64_claiming(5 << 30);
+        let sizes = unzipped_sizes(&mut Cursor::new(&bomb), bomb.len() as u64);
         assert_eq!(
-            unzipped_size(&mut Cursor::new(&bomb), bomb.len() as u64),
-            Ok(5 << 30)
+            sizes,
+            Ok(ZipSizes {
+                total: 5 << 30,
+                styles: 0
+            })
         );
         let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
         assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)));
@@ -1199,17 +1228,46 @@ mod tests {
 
     #[test]
     fn zip_bombs_are_rejected_by_declared_size() {
-        let bomb = zip_claiming(3_000_000_000);
+        let bomb = zip_claiming("xl/worksheets/sheet1.xml", 3_000_000_000);
+        let sizes = unzipped_sizes(&mut Cursor::new(&bomb), bomb.len() as u64);
         assert_eq!(
-            unzipped_size(&mut Cursor::new(&bomb), bomb.len() as u64),
-            Ok(3_000_000_000)
+            sizes,
+            Ok(ZipSizes {
+                total: 3_000_000_000,
+                styles: 0
+            })
         );
         let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
         assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)));
-        // Within the limit it goes on to calamine, which finds no workbook in it.
-        let small = zip_claiming(0);
-        let err = read_bytes(&small, |_| Ok::<(), ()>(())).unwrap_err();
-        assert!(matches!(err, ReadError::Sheet(SheetError::Unreadable(_))));
+        // Within the limits it goes on to calamine, which finds no workbook in it.
+        for (name, size) in [
+            ("xl/worksheets/sheet1.xml", 200 << 20),
+            ("xl/styles.xml", 8 << 20),
+        ] {
+            let ok = zip_claiming(name, size);
+            let err = read_bytes(&ok, |_| Ok::<(), ()>(())).unwrap_err();
+            assert!(
+                matches!(err, ReadError::Sheet(SheetError::Unreadable(_))),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn style_bombs_have_a_smaller_budget() {
+        for name in ["xl/styles.xml", "Other\\STYLES.XML"] {
+            let bomb = zip_claiming(name, (8 << 20) + 1);
+            let sizes = unzipped_sizes(&mut Cursor::new(&bomb), bomb.len() as u64);
+            assert_eq!(
+                sizes,
+                Ok(ZipSizes {
+                    total: (8 << 20) + 1,
+                    styles: (8 << 20) + 1
+                })
+            );
+            let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
+            assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)), "{name}");
+        }
     }
 
     #[test]

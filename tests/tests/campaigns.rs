@@ -139,14 +139,22 @@ async fn stages_advance_one_step_at_a_time_behind_guards() {
 async fn demo_data_loads_the_2025_campaign_once() {
     let app = TestApp::spawn().await;
     let data = domain::demo::parse(domain::demo::FUMIN_2025).unwrap();
-    let first = domain::demo::load(&app.db, &data).await.unwrap();
+    let services = domain::Services::new(app.db.clone(), std::sync::Arc::new(app.settings.clone()));
+    let csv = Some(domain::demo::FUMIN_2025_RECIPIENTS);
+    let first = domain::demo::load(&services, &data, csv).await.unwrap();
     assert!(!first.already_loaded);
-    assert!(domain::demo::load(&app.db, &data).await.unwrap().already_loaded);
+    assert_eq!(first.recipients, 252);
+    assert!(
+        domain::demo::load(&services, &data, csv)
+            .await
+            .unwrap()
+            .already_loaded
+    );
     let admin = app.admin().await;
     let d = app
         .ok(
             Some(&admin),
-            "query($id:ID!){campaign(id:$id){name budget startsOn deadline organization{name} categories{code plannedCount standardAmount}}}",
+            "query($id:ID!){campaign(id:$id){name budget stage startsOn deadline organization{name} categories{code plannedCount standardAmount verifiedCount}}}",
             json!({"id": first.campaign_id.to_string()}),
         )
         .await;
@@ -159,6 +167,11 @@ async fn demo_data_loads_the_2025_campaign_once() {
     assert_eq!(cats.len(), 7);
     let planned: i64 = cats.iter().map(|c| c["plannedCount"].as_i64().unwrap()).sum();
     assert_eq!(planned, 252, "244 people and 8 units");
+    // every category's planned count is met by verified recipients from the data file
+    for c in cats {
+        assert_eq!(c["verifiedCount"], c["plannedCount"], "{c}");
+    }
+    assert_eq!(d["campaign"]["stage"], "PROCUREMENT");
     // the demo users can log in with the file's password
     app.login("helpcentre", &data.demo_password).await;
 }

@@ -344,6 +344,31 @@ pub(crate) fn new_row(
     }
 }
 
+/// Validates and seals one recipient into a row ready to insert (bulk loaders: demo data and the
+/// benchmark generator; they insert inside their own change).
+pub fn build_row(
+    cipher: &FieldCipher,
+    campaign: &campaign::Model,
+    category: &category::Model,
+    fields: &RecipientFields,
+    nominated_by: i64,
+    created_by: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<recipient::ActiveModel> {
+    let kind = kind_of_category(category);
+    let valid = validate(fields, kind)?;
+    let sealed = seal(cipher, &valid);
+    Ok(new_row(
+        campaign,
+        category,
+        &valid,
+        sealed,
+        nominated_by,
+        created_by,
+        now,
+    ))
+}
+
 /// Loads a recipient the caller may see: its campaign is visible, and a scoped caller only
 /// sees what its subtree nominated.
 async fn find_visible<C: ConnectionTrait>(

@@ -1,0 +1,229 @@
+//! Fills a PostgreSQL (or SQLite) database with a province-sized data set: 16 prefectures,
+//! 129 counties with towns, system unions and grassroots unions, three years of campaigns per
+//! county with the seven categories, and about a million recipients (valid ID numbers, people
+//! recurring across years so `history` has something to show).
+//!
+//!   DATABASE_URL=postgres://postgres@127.0.0.1:5432/songnuan_bench SONGNUAN_SECRET=… \
+//!     cargo run --release -p songnuan-bench --bin gen_province -- --recipients 1000000
+//!
+//! Use the same SONGNUAN_SECRET for the server afterwards: the personal data is encrypted with it.
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+use clap::Parser;
+use domain::recipients::{self, RecipientFields};
+use entities::{campaign, category, organization, recipient};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Parser)]
+struct Args {
+    /// Total recipients to create (spread over all campaigns).
+    #[arg(long, default_value_t = 1_000_000)]
+    recipients: u32,
+    #[arg(long, default_value_t = 16)]
+    prefectures: u32,
+    #[arg(long, default_value_t = 129)]
+    counties: u32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let started = Instant::now();
+    let settings = domain::Settings::from_env().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let db = domain::db::connect(&settings).await?;
+    domain::db::migrate(&db).await?;
+    domain::bootstrap::run(&db, &settings)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = domain::Services::new(db.clone(), Arc::new(settings));
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let now = Utc::now();
+    let demo = domain::demo::parse(domain::demo::FUMIN_2025).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let root = domain::organizations::find_root(&db)
+        .await?
+        .context("no root organisation")?;
+    let org = |name: String, kind: &str, parent: &organization::Model| organization::ActiveModel {
+        name: Set(name),
+        kind: Set(kind.into()),
+        parent_id: Set(Some(parent.id)),
+        path: Set(String::new()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    async fn insert_org(
+        db: &sea_orm::DatabaseConnection,
+        am: organization::ActiveModel,
+        parent: &organization::Model,
+    ) -> anyhow::Result<organization::Model> {
+        let o = am.insert(db).await?;
+        let path = format!("{}{}/", parent.path, o.id);
+        let mut am: organization::ActiveModel = o.into();
+        am.path = Set(path);
+        Ok(am.update(db).await?)
+    }
+
+    // counties: (county federation, its grassroots unions)
+    let mut counties: Vec<(organization::Model, Vec<i64>)> = Vec::new();
+    for p in 0..args.prefectures {
+        let pref = insert_org(
+            &db,
+            org(format!("第{}州市总工会", p + 1), "FEDERATION", &root),
+            &root,
+        )
+        .await?;
+        let n = args.counties / args.prefectures + u32::from(p < args.counties % args.prefectures);
+        for c in 0..n {
+            let county = insert_org(
+                &db,
+                org(format!("{}第{}县总工会", pref.name, c + 1), "FEDERATION", &pref),
+                &pref,
+            )
+            .await?;
+            let mut grassroots = Vec::new();
+            for t in 0..6 {
+                let kind = if t < 4 { "TOWN_FEDERATION" } else { "SYSTEM_UNION" };
+                let town = insert_org(
+                    &db,
+                    org(format!("{}第{}工会联合会", county.name, t + 1), kind, &county),
+                    &county,
+                )
+                .await?;
+                for g in 0..4 {
+                    let gr = insert_org(
+                        &db,
+                        org(format!("{}第{}基层工会", town.name, g + 1), "GRASSROOTS", &town),
+                        &town,
+                    )
+                    .await?;
+                    grassroots.push(gr.id);
+                }
+            }
+            counties.push((county, grassroots));
+        }
+    }
+    println!(
+        "organisations: {} counties in {:.1?}",
+        counties.len(),
+        started.elapsed()
+    );
+
+    let years = [2023, 2024, 2025];
+    let per_campaign = args.recipients / (counties.len() as u32 * years.len() as u32);
+    let mut created = 0u64;
+    let backend_batch = if services.settings.is_sqlite() { 1000 } else { 2000 };
+    for (ci, (county, grassroots)) in counties.iter().enumerate() {
+        // A county's pool of people: most recur across the three years.
+        let pool_size = (per_campaign as f64 * 1.4) as u32 + 1;
+        let region = 530100 + (ci as u32 % 99) * 100 + 1;
+        let pool: Vec<(String, String, String, String)> = (0..pool_size)
+            .map(|i| {
+                (
+                    bench_name(&mut rng),
+                    songnuan_bench::id_number(&mut rng, region, i),
+                    songnuan_bench::phone(&mut rng),
+                    songnuan_bench::bank_account(&mut rng),
+                )
+            })
+            .collect();
+        for (yi, year) in years.iter().enumerate() {
+            let c = campaign::ActiveModel {
+                name: Set(format!("{}{}年元旦春节送温暖活动", county.name, year)),
+                year: Set(*year),
+                budget_fen: Set(15_000_000),
+                stage: Set(if yi < 2 { "CLOSED" } else { "SCREENING" }.into()),
+                starts_on: Set(NaiveDate::from_ymd_opt(*year, 1, 10).unwrap()),
+                deadline: Set(NaiveDate::from_ymd_opt(*year, 1, 28).unwrap()),
+                policy_refs: Set("[]".into()),
+                organization_id: Set(county.id),
+                entry_deadline_days: Set(30),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&db)
+            .await?;
+            let mut cats = Vec::new();
+            for k in &demo.campaign.categories {
+                let m = category::ActiveModel {
+                    campaign_id: Set(c.id),
+                    code: Set(k.code.clone()),
+                    name: Set(k.name.clone()),
+                    recipient_kind: Set(k.recipient_kind.clone()),
+                    planned_count: Set(k.planned_count),
+                    standard_fen: Set(domain::Money::parse("standard", &k.standard_amount)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                        .fen()),
+                    ..Default::default()
+                }
+                .insert(&db)
+                .await?;
+                cats.push(m);
+            }
+            let persons: Vec<&category::Model> =
+                cats.iter().filter(|k| k.recipient_kind == "PERSON").collect();
+            let mut picks: Vec<usize> = (0..pool.len()).collect();
+            picks.shuffle(&mut rng);
+            let mut batch: Vec<recipient::ActiveModel> = Vec::with_capacity(backend_batch);
+            for &p in picks.iter().take(per_campaign as usize) {
+                let (name, id, phone, bank) = &pool[p];
+                let cat = persons[rng.gen_range(0..persons.len())];
+                let fields = RecipientFields {
+                    kind: None,
+                    name: name.clone(),
+                    id_number: Some(id.clone()),
+                    phone: Some(phone.clone()),
+                    bank_name: Some(
+                        songnuan_bench::BANKS[rng.gen_range(0..songnuan_bench::BANKS.len())].into(),
+                    ),
+                    bank_account: Some(bank.clone()),
+                };
+                let org = grassroots[rng.gen_range(0..grassroots.len())];
+                let mut row = recipients::build_row(&services.cipher, &c, cat, &fields, org, 1, now)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                if rng.gen_bool(0.9) {
+                    row.status = Set("VERIFIED".into());
+                    row.verification_method = Set(Some("HOME_VISIT".into()));
+                    row.vetted_at = Set(Some(now));
+                }
+                batch.push(row);
+                if batch.len() == backend_batch {
+                    created += batch.len() as u64;
+                    recipient::Entity::insert_many(std::mem::take(&mut batch))
+                        .exec_without_returning(&db)
+                        .await?;
+                }
+            }
+            if !batch.is_empty() {
+                created += batch.len() as u64;
+                recipient::Entity::insert_many(batch)
+                    .exec_without_returning(&db)
+                    .await?;
+            }
+        }
+        if ci % 10 == 9 {
+            println!(
+                "  {} / {} counties, {created} recipients, {:.0?}",
+                ci + 1,
+                counties.len(),
+                started.elapsed()
+            );
+        }
+    }
+    println!(
+        "done: {created} recipients in {} campaigns, {:.1?}",
+        counties.len() * years.len(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+fn bench_name(rng: &mut StdRng) -> String {
+    songnuan_bench::name(rng)
+}
