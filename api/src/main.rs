@@ -82,14 +82,31 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { file } => {
-            let text = match &file {
-                Some(p) => std::fs::read_to_string(p)
-                    .map_err(|e| anyhow::anyhow!("无法读取 {}: {e}", p.display()))?,
-                None => domain::demo::FUMIN_2025.to_string(),
+            let read = |p: &std::path::Path| {
+                std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("无法读取 {}: {e}", p.display()))
+            };
+            let (text, recipients) = match &file {
+                Some(p) => {
+                    let text = read(p)?;
+                    let data = domain::demo::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    // The recipients file sits beside the TOML file.
+                    let dir = p.parent().unwrap_or(std::path::Path::new("."));
+                    let csv = data
+                        .campaign
+                        .recipients
+                        .as_ref()
+                        .map(|name| read(&dir.join(name)))
+                        .transpose()?;
+                    (text, csv)
+                }
+                None => (
+                    domain::demo::FUMIN_2025.to_string(),
+                    Some(domain::demo::FUMIN_2025_RECIPIENTS.to_string()),
+                ),
             };
             let data = domain::demo::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
             let state = api::prepare(settings).await?;
-            let s = domain::demo::load(&state.services.db, &data)
+            let s = domain::demo::load(&state.services, &data, recipients.as_deref())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if s.already_loaded {

@@ -11,9 +11,7 @@ use crate::recipients::{self, RecipientFields};
 use crate::users::{self, NewUser};
 use chrono::NaiveDate;
 use entities::{campaign, category, organization, recipient, user};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use std::collections::HashMap;
 

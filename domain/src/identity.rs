@@ -43,7 +43,7 @@ impl IdNumber {
             return Err(bad("身份证号码中的出生日期无效"));
         }
         let expected = id_check_char(body).ok_or_else(|| bad("身份证号码格式不正确"))?;
-        if last.chars().next() != Some(expected) {
+        if !last.starts_with(expected) {
             return Err(bad("身份证号码校验位不正确"));
         }
         Ok(IdNumber(s))

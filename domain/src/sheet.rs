@@ -660,7 +660,7 @@ fn unzipped_sizes<R: Read + Seek>(r: &mut R, len: u64) -> Result<ZipSizes, Sheet
         sizes.total = sizes.total.saturating_add(size);
         let path = dir.get(p + 46..p + 46 + name).ok_or_else(bad)?;
         let file = path.rsplit(|&b| b == b'/' || b == b'\\').next().unwrap_or(path);
-        if file == b"styles.xml" {
+        if file.eq_ignore_ascii_case(b"styles.xml") {
             sizes.styles = sizes.styles.saturating_add(size);
         }
         p += 46 + name + extra + comment;
@@ -1289,7 +1289,7 @@ mod tests {
     }
 
     #[test]
-    fn error_messages_are_chinese_and_carry_no_content() {
+    fn error_messages_are_chinese() {
         for e in [
             SheetError::TooLarge,
             SheetError::UnknownFormat,

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_foundation;
 mod m20260102_000001_recipients;
+mod m20260103_000001_money;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_foundation::Migration),
             Box::new(m20260102_000001_recipients::Migration),
+            Box::new(m20260103_000001_money::Migration),
         ]
     }
 }

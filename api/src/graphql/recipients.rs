@@ -394,6 +394,35 @@ impl RecipientMutation {
         Ok(Recipient(rules::nominate(s, actor(ctx)?, n).await?))
     }
 
+    /// `.xlsx` or `.csv` (UTF-8, UTF-8 with BOM, GBK), header row in Chinese or English.
+    async fn import_recipients(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        file: Upload,
+    ) -> ApiResult<ImportResult> {
+        let s = services(ctx);
+        let actor = actor(ctx)?;
+        let campaign_id = id_of(&campaign_id, "项目")?;
+        let path = save_upload(ctx, &file).await?;
+        let result = domain::recipients::import::import_file(s, actor, campaign_id, path.clone()).await;
+        let _ = tokio::fs::remove_file(&path).await;
+        let report = result?;
+        Ok(ImportResult {
+            imported: report.imported as i32,
+            rejected: report.rejected as i32,
+            errors: report
+                .errors
+                .into_iter()
+                .map(|e| ImportRowError {
+                    row: e.row as i32,
+                    field: e.field.map(String::from),
+                    message: e.message,
+                })
+                .collect(),
+        })
+    }
+
     /// Edits a nomination while it is NOMINATED and the campaign is in SCREENING.
     async fn update_recipient(
         &self,

@@ -2,7 +2,9 @@
 //! Valid rows are imported, every invalid row is reported with its spreadsheet row number,
 //! field and a zh-CN message. The file is read row by row on a blocking thread and handed to
 //! the database in batches through a bounded channel, so memory does not grow with the file.
-use super::{RecipientFields, ValidFields, kind_of_category, new_row, require_stage, seal, validate, NOMINATION_STAGES};
+use super::{
+    NOMINATION_STAGES, RecipientFields, ValidFields, kind_of_category, new_row, require_stage, seal, validate,
+};
 use crate::Services;
 use crate::access::{Actor, Permission, Scope};
 use crate::audit::Change;
@@ -79,12 +81,16 @@ fn judge(s: &Services, rules: &RowRules, seen: &mut HashMap<String, u32>, r: &Sh
     let code = r
         .get(Column::CategoryCode)
         .ok_or_else(|| err(Some("category_code"), "类别编码不能为空".into()))?;
-    let category = rules
-        .categories
-        .get(code.trim())
-        .ok_or_else(|| err(Some("category_code"), format!("该项目没有类别编码“{}”", truncate(code))))?;
+    let category = rules.categories.get(code.trim()).ok_or_else(|| {
+        err(
+            Some("category_code"),
+            format!("该项目没有类别编码“{}”", truncate(code)),
+        )
+    })?;
     let kind = match r.get(Column::Kind) {
-        Some(k) => parse_kind(k).ok_or_else(|| err(Some("kind"), "类型应为 PERSON/个人 或 UNIT/单位".into()))?,
+        Some(k) => {
+            parse_kind(k).ok_or_else(|| err(Some("kind"), "类型应为 PERSON/个人 或 UNIT/单位".into()))?
+        }
         None => kind_of_category(category),
     };
     if kind != kind_of_category(category) {
@@ -110,7 +116,12 @@ fn judge(s: &Services, rules: &RowRules, seen: &mut HashMap<String, u32>, r: &Sh
         .ok_or_else(|| err(Some("nominated_by"), "推荐单位不能为空".into()))?;
     let org = match rules.orgs.get(org_name.trim()).map(Vec::as_slice) {
         Some([one]) => *one,
-        Some([_, _, ..]) => return Err(err(Some("nominated_by"), "推荐单位名称不唯一，请联系管理员".into())),
+        Some([_, _, ..]) => {
+            return Err(err(
+                Some("nominated_by"),
+                "推荐单位名称不唯一，请联系管理员".into(),
+            ));
+        }
         _ => {
             return Err(err(
                 Some("nominated_by"),
@@ -119,7 +130,11 @@ fn judge(s: &Services, rules: &RowRules, seen: &mut HashMap<String, u32>, r: &Sh
         }
     };
     let sealed = seal(&s.cipher, &valid);
-    let dup_field = Some(if kind == RecipientKind::Person { "id_number" } else { "name" });
+    let dup_field = Some(if kind == RecipientKind::Person {
+        "id_number"
+    } else {
+        "name"
+    });
     if rules.existing.contains(&sealed.dedup_key) {
         return Err(err(dup_field, "已在本项目中登记（不漏不重）".into()));
     }
@@ -127,7 +142,15 @@ fn judge(s: &Services, rules: &RowRules, seen: &mut HashMap<String, u32>, r: &Sh
         return Err(err(dup_field, format!("与第 {first} 行重复（不漏不重）")));
     }
     seen.insert(sealed.dedup_key.clone(), r.row);
-    Ok(new_row(&rules.campaign, category, &valid, sealed, org, rules.actor_id, rules.now))
+    Ok(new_row(
+        &rules.campaign,
+        category,
+        &valid,
+        sealed,
+        org,
+        rules.actor_id,
+        rules.now,
+    ))
 }
 
 /// Echoes a short piece of a bad cell in a message (names and codes only, never personal data).
@@ -135,7 +158,12 @@ fn truncate(s: &str) -> String {
     s.chars().take(30).collect()
 }
 
-pub async fn import_file(s: &Services, actor: &Actor, campaign_id: i64, path: PathBuf) -> DomainResult<ImportReport> {
+pub async fn import_file(
+    s: &Services,
+    actor: &Actor,
+    campaign_id: i64,
+    path: PathBuf,
+) -> DomainResult<ImportReport> {
     actor.require(Permission::NominateRecipients)?;
     let mut change = Change::begin(&s.db, Some(actor), "importRecipients").await?;
     let campaign = campaigns::find_visible(change.txn(), actor, campaign_id).await?;
@@ -221,7 +249,10 @@ pub async fn import_file(s: &Services, actor: &Actor, campaign_id: i64, path: Pa
     drop(rx);
     if write_error.is_none() && !batch.is_empty() {
         imported += batch.len() as u32;
-        if let Err(e) = recipient::Entity::insert_many(batch).exec_without_returning(change.txn()).await {
+        if let Err(e) = recipient::Entity::insert_many(batch)
+            .exec_without_returning(change.txn())
+            .await
+        {
             write_error = Some(e);
         }
     }
@@ -233,7 +264,9 @@ pub async fn import_file(s: &Services, actor: &Actor, campaign_id: i64, path: Pa
         Ok(()) => {}
         Err(sheet::ReadError::Sheet(e)) => return Err(DomainError::validation("file", e.to_string())),
         Err(sheet::ReadError::Callback(())) => {
-            return Err(DomainError::internal(anyhow::anyhow!("import writer stopped early")));
+            return Err(DomainError::internal(anyhow::anyhow!(
+                "import writer stopped early"
+            )));
         }
     }
     errors.sort_by_key(|e| e.row);

@@ -1,7 +1,7 @@
 //! Recipients (慰问对象): nomination by grassroots unions and the help centre, vetting,
 //! de-duplication ("不漏不重"), encrypted personal data with masked answers, 冒领 warning flags,
 //! earlier help (history) and scoped, paginated lists.
-// pub mod import; (re-enabled once sheet.rs lands)
+pub mod import;
 
 use crate::Services;
 use crate::access::{Actor, Permission, Scope};
