@@ -111,7 +111,8 @@ pub async fn authenticate(db: &DatabaseConnection, settings: &Settings, bearer: 
     if bearer.len() > 512 {
         return Err(DomainError::unauthenticated());
     }
-    let user_id = if bearer.starts_with(API_TOKEN_PREFIX) {
+    // Session tokens carry the token version they were issued with; API tokens are looked up.
+    let (user_id, version) = if bearer.starts_with(API_TOKEN_PREFIX) {
         let t = api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(api_token_hash(bearer)))
             .one(db)
@@ -120,21 +121,18 @@ pub async fn authenticate(db: &DatabaseConnection, settings: &Settings, bearer: 
         if t.revoked_at.is_some() || t.expires_at <= now {
             return Err(DomainError::unauthenticated());
         }
-        t.user_id
+        (t.user_id, None)
     } else {
         let (uid, ver) =
             open_session_token(settings, bearer, now).ok_or_else(DomainError::unauthenticated)?;
-        let (u, _) = load_user_with_org(db, uid)
-            .await?
-            .ok_or_else(DomainError::unauthenticated)?;
-        if u.token_version != ver {
-            return Err(DomainError::unauthenticated());
-        }
-        uid
+        (uid, Some(ver))
     };
     let (u, org) = load_user_with_org(db, user_id)
         .await?
         .ok_or_else(DomainError::unauthenticated)?;
+    if version.is_some_and(|v| v != u.token_version) {
+        return Err(DomainError::unauthenticated());
+    }
     if u.disabled {
         return Err(DomainError::Unauthenticated("账号已停用".into()));
     }

@@ -8,10 +8,10 @@ use crate::money::Money;
 use crate::organizations::clean_name;
 use chrono::NaiveDate;
 use entities::{campaign, category, organization};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -427,17 +427,58 @@ pub async fn list(
         .await?)
 }
 
+/// A category with its progress counts, as `Campaign.categories` shows it.
+#[derive(Clone, Debug, FromQueryResult)]
+pub struct CategoryWithCounts {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub code: String,
+    pub name: String,
+    pub recipient_kind: String,
+    pub planned_count: i32,
+    pub standard_fen: i64,
+    /// Recipients VERIFIED in the category.
+    pub verified_count: i64,
+    /// Recipients with a PAID or CONFIRMED disbursement.
+    pub served_count: i64,
+}
+
+impl CategoryWithCounts {
+    pub fn model(&self) -> category::Model {
+        category::Model {
+            id: self.id,
+            campaign_id: self.campaign_id,
+            code: self.code.clone(),
+            name: self.name.clone(),
+            recipient_kind: self.recipient_kind.clone(),
+            planned_count: self.planned_count,
+            standard_fen: self.standard_fen,
+        }
+    }
+}
+
+/// Counted in the same statement (indexed correlated sub-queries), so a campaign's categories
+/// with their counts are one round trip.
+const VERIFIED_COUNT_SQL: &str = "(SELECT COUNT(*) FROM recipients r WHERE r.campaign_id = categories.campaign_id \
+     AND r.category_id = categories.id AND r.status = 'VERIFIED')";
+const SERVED_COUNT_SQL: &str = "(SELECT COUNT(DISTINCT d.recipient_id) FROM disbursements d \
+     WHERE d.campaign_id = categories.campaign_id AND d.category_id = categories.id \
+     AND d.status IN ('PAID', 'CONFIRMED'))";
+
 /// Categories of several campaigns in one query (DataLoader).
 pub async fn categories_of(
     db: &DatabaseConnection,
     campaign_ids: &[i64],
-) -> DomainResult<HashMap<i64, Vec<category::Model>>> {
+) -> DomainResult<HashMap<i64, Vec<CategoryWithCounts>>> {
     let rows = category::Entity::find()
+        .column_as(Expr::cust(VERIFIED_COUNT_SQL), "verified_count")
+        .column_as(Expr::cust(SERVED_COUNT_SQL), "served_count")
         .filter(category::Column::CampaignId.is_in(campaign_ids.iter().copied()))
         .order_by_asc(category::Column::Id)
+        .into_model::<CategoryWithCounts>()
         .all(db)
         .await?;
-    let mut out: HashMap<i64, Vec<category::Model>> = HashMap::new();
+    let mut out: HashMap<i64, Vec<CategoryWithCounts>> = HashMap::new();
     for c in rows {
         out.entry(c.campaign_id).or_default().push(c);
     }
@@ -514,7 +555,7 @@ fn ratio(part: i64, whole: i64) -> f64 {
 /// Progress from the plan. The schema has no recipients or disbursements yet (they come with
 /// the recipients and money modules, which extend this function), so nothing is served,
 /// committed or spent and there is no survey answer.
-pub fn progress(c: &campaign::Model, categories: &[category::Model]) -> Progress {
+pub fn progress(c: &campaign::Model, categories: &[CategoryWithCounts]) -> Progress {
     Progress {
         budget: Money::from_fen(c.budget_fen),
         planned_recipients: categories.iter().map(|k| k.planned_count).sum(),

@@ -6,14 +6,14 @@ use super::organizations::Organization;
 use super::scalars::{Date, Decimal};
 use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use domain::campaigns::{NewCampaign, NewCategory};
+use domain::campaigns::{CategoryWithCounts, NewCampaign, NewCategory};
 use domain::{DomainError, Money};
 use entities::{campaign, category};
 
 pub struct Campaign(pub campaign::Model);
 
 impl Campaign {
-    async fn load_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<category::Model>> {
+    async fn load_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<CategoryWithCounts>> {
         let loader = ctx.data_unchecked::<Batched<CategoriesLoader>>();
         Ok(loader.load_one(self.0.id).await?.unwrap_or_default())
     }
@@ -62,7 +62,7 @@ impl Campaign {
             .load_categories(ctx)
             .await?
             .into_iter()
-            .map(Category)
+            .map(|c| Category(c.model(), Some((c.verified_count as i32, c.served_count as i32))))
             .collect())
     }
     async fn progress(&self, ctx: &Context<'_>) -> ApiResult<CampaignProgress> {
@@ -97,7 +97,14 @@ pub struct CampaignProgress {
     satisfaction_rate: Option<f64>,
 }
 
-pub struct Category(pub category::Model);
+/// A category; the counts are filled in when it was loaded with its campaign.
+pub struct Category(pub category::Model, pub Option<(i32, i32)>);
+
+impl From<category::Model> for Category {
+    fn from(m: category::Model) -> Self {
+        Category(m, None)
+    }
+}
 
 #[Object]
 impl Category {
@@ -125,11 +132,17 @@ impl Category {
     }
     /// Recipients VERIFIED in this category.
     async fn verified_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        if let Some((verified, _)) = self.1 {
+            return Ok(verified);
+        }
         let loader = ctx.data_unchecked::<Batched<VerifiedCountLoader>>();
         Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
     }
     /// Recipients with a PAID or CONFIRMED disbursement.
     async fn served_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        if let Some((_, served)) = self.1 {
+            return Ok(served);
+        }
         let loader = ctx.data_unchecked::<Batched<ServedCountLoader>>();
         Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
     }
@@ -239,7 +252,7 @@ impl CampaignMutation {
             },
         )
         .await?;
-        Ok(Category(created))
+        Ok(created.into())
     }
 
     /// One stage forward, ADMIN only; anything else is INVALID_STAGE.

@@ -60,7 +60,7 @@ pub struct CategoriesLoader {
 }
 
 impl Loader<i64> for CategoriesLoader {
-    type Value = Vec<category::Model>;
+    type Value = Vec<domain::campaigns::CategoryWithCounts>;
     type Error = LoadError;
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         domain::campaigns::categories_of(&self.services.db, keys)
@@ -172,15 +172,13 @@ impl Loader<i64> for HistoryLoader {
     }
 }
 
-/// Per-request cache (the same category is asked for by every row of a page) and a batch
-/// window long enough that a whole page's keys land in one query.
+/// Per-request cache: the same category is asked for by every row of a page, and lists
+/// prefetch into it (see `recipients::prefetch`).
 fn batched<L: Loader<i64>>(loader: L) -> Batched<L> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_WINDOW)
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
 }
 
 pub type Batched<L> = DataLoader<L, HashMapCache>;
-
-const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
 
 pub fn attach(mut req: async_graphql::Request, services: &Services, scope: &Scope) -> async_graphql::Request {
     req = req

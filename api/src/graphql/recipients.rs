@@ -35,7 +35,7 @@ impl Recipient {
         loader
             .load_one(self.0.category_id)
             .await?
-            .map(Category)
+            .map(Category::from)
             .ok_or_else(|| DomainError::not_found("类别").into())
     }
     async fn kind(&self) -> RecipientKind {
