@@ -403,6 +403,100 @@ pub(crate) async fn find_visible<C: ConnectionTrait>(
     q.one(db).await?.ok_or_else(|| DomainError::not_found("项目"))
 }
 
+/// A campaign with its categories and their counts. For a caller who sees every campaign this
+/// is a single statement (the hot read path of the frontends); scoped callers take two.
+pub async fn get_with_categories(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+) -> DomainResult<(campaign::Model, Vec<CategoryWithCounts>)> {
+    actor.require(Permission::ReadCampaigns)?;
+    if actor.scope() != Scope::All {
+        let c = find_visible(db, actor, id).await?;
+        let cats = categories_of(db, &[c.id])
+            .await?
+            .remove(&c.id)
+            .unwrap_or_default();
+        return Ok((c, cats));
+    }
+    let backend = db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT c.id, c.name, c.year, c.budget_fen, c.stage, c.starts_on, c.deadline, c.policy_refs, \
+         c.organization_id, c.entry_deadline_days, c.created_at, \
+         categories.id AS k_id, categories.campaign_id AS k_campaign_id, categories.code AS k_code, \
+         categories.name AS k_name, categories.recipient_kind AS k_recipient_kind, \
+         categories.planned_count AS k_planned_count, categories.standard_fen AS k_standard_fen, \
+         {VERIFIED_COUNT_SQL} AS k_verified_count, {SERVED_COUNT_SQL} AS k_served_count \
+         FROM campaigns c LEFT JOIN categories ON categories.campaign_id = c.id \
+         WHERE c.id = {placeholder} ORDER BY categories.id"
+    );
+    let rows =
+        JoinedRow::find_by_statement(sea_orm::Statement::from_sql_and_values(backend, sql, [id.into()]))
+            .all(db)
+            .await?;
+    let first = rows.first().ok_or_else(|| DomainError::not_found("项目"))?;
+    let campaign = campaign::Model {
+        id: first.id,
+        name: first.name.clone(),
+        year: first.year,
+        budget_fen: first.budget_fen,
+        stage: first.stage.clone(),
+        starts_on: first.starts_on,
+        deadline: first.deadline,
+        policy_refs: first.policy_refs.clone(),
+        organization_id: first.organization_id,
+        entry_deadline_days: first.entry_deadline_days,
+        created_at: first.created_at,
+    };
+    let cats = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(CategoryWithCounts {
+                id: r.k_id?,
+                campaign_id: r.k_campaign_id?,
+                code: r.k_code?,
+                name: r.k_name?,
+                recipient_kind: r.k_recipient_kind?,
+                planned_count: r.k_planned_count?,
+                standard_fen: r.k_standard_fen?,
+                verified_count: r.k_verified_count.unwrap_or(0),
+                served_count: r.k_served_count.unwrap_or(0),
+            })
+        })
+        .collect();
+    Ok((campaign, cats))
+}
+
+/// One row of the campaign ⟕ categories join.
+#[derive(FromQueryResult)]
+struct JoinedRow {
+    id: i64,
+    name: String,
+    year: i32,
+    budget_fen: i64,
+    stage: String,
+    starts_on: chrono::NaiveDate,
+    deadline: chrono::NaiveDate,
+    policy_refs: String,
+    organization_id: i64,
+    entry_deadline_days: i32,
+    created_at: chrono::DateTime<chrono::Utc>,
+    k_id: Option<i64>,
+    k_campaign_id: Option<i64>,
+    k_code: Option<String>,
+    k_name: Option<String>,
+    k_recipient_kind: Option<String>,
+    k_planned_count: Option<i32>,
+    k_standard_fen: Option<i64>,
+    k_verified_count: Option<i64>,
+    k_served_count: Option<i64>,
+}
+
 pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> DomainResult<campaign::Model> {
     actor.require(Permission::ReadCampaigns)?;
     find_visible(db, actor, id).await

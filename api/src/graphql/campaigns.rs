@@ -9,14 +9,44 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use domain::campaigns::{CategoryWithCounts, NewCampaign, NewCategory};
 use domain::{DomainError, Money};
 use entities::{campaign, category};
+use std::sync::Arc;
 
-pub struct Campaign(pub campaign::Model);
+/// A campaign; its categories are attached when the query that produced it fetched them up
+/// front (`with_categories`), otherwise loaded through the DataLoader.
+pub struct Campaign(pub campaign::Model, pub Option<Arc<Vec<CategoryWithCounts>>>);
+
+impl From<campaign::Model> for Campaign {
+    fn from(m: campaign::Model) -> Self {
+        Campaign(m, None)
+    }
+}
 
 impl Campaign {
     async fn load_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<CategoryWithCounts>> {
+        if let Some(cats) = &self.1 {
+            return Ok(cats.as_ref().clone());
+        }
         let loader = ctx.data_unchecked::<Batched<CategoriesLoader>>();
         Ok(loader.load_one(self.0.id).await?.unwrap_or_default())
     }
+}
+
+/// Campaigns for a root field: when the query asks for categories or progress, their
+/// categories come in one query now instead of through the DataLoader's batch window.
+async fn with_categories(ctx: &Context<'_>, rows: Vec<campaign::Model>) -> ApiResult<Vec<Campaign>> {
+    let look = ctx.look_ahead();
+    if rows.is_empty() || !(look.field("categories").exists() || look.field("progress").exists()) {
+        return Ok(rows.into_iter().map(Campaign::from).collect());
+    }
+    let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
+    let mut cats = domain::campaigns::categories_of(&services(ctx).db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let mine = cats.remove(&c.id).unwrap_or_default();
+            Campaign(c, Some(Arc::new(mine)))
+        })
+        .collect())
 }
 
 #[Object]
@@ -178,11 +208,8 @@ pub struct CampaignQuery;
 impl CampaignQuery {
     async fn campaigns(&self, ctx: &Context<'_>, year: Option<i32>) -> ApiResult<Vec<Campaign>> {
         let s = services(ctx);
-        Ok(domain::campaigns::list(&s.db, actor(ctx)?, year)
-            .await?
-            .into_iter()
-            .map(Campaign)
-            .collect())
+        let rows = domain::campaigns::list(&s.db, actor(ctx)?, year).await?;
+        with_categories(ctx, rows).await
     }
 
     /// Null when it does not exist or the caller may not see it.
@@ -192,8 +219,16 @@ impl CampaignQuery {
         let Ok(id) = id_of(&id, "项目") else {
             return Ok(None);
         };
+        let look = ctx.look_ahead();
+        if look.field("categories").exists() || look.field("progress").exists() {
+            return match domain::campaigns::get_with_categories(&s.db, actor, id).await {
+                Ok((c, cats)) => Ok(Some(Campaign(c, Some(Arc::new(cats))))),
+                Err(DomainError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            };
+        }
         match domain::campaigns::get(&s.db, actor, id).await {
-            Ok(c) => Ok(Some(Campaign(c))),
+            Ok(c) => Ok(Some(c.into())),
             Err(DomainError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -228,7 +263,7 @@ impl CampaignMutation {
             },
         )
         .await?;
-        Ok(Campaign(created))
+        Ok(created.into())
     }
 
     async fn add_category(
@@ -259,6 +294,6 @@ impl CampaignMutation {
     async fn advance_campaign(&self, ctx: &Context<'_>, id: ID, to: CampaignStage) -> ApiResult<Campaign> {
         let s = services(ctx);
         let updated = domain::campaigns::advance(&s.db, actor(ctx)?, id_of(&id, "项目")?, to.into()).await?;
-        Ok(Campaign(updated))
+        Ok(updated.into())
     }
 }

@@ -1,12 +1,12 @@
 //! Schema extensions: the depth limit (which spares introspection so GraphiQL and code
 //! generators keep working) and per-operation Prometheus metrics.
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery};
+use async_graphql::parser::types::{
+    ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
 };
-use async_graphql::parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet};
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Value, Variables};
-use std::collections::HashMap;
-use std::sync::Arc;
+use async_graphql::{Name, Positioned, Response, ServerError, ServerResult, Value, Variables};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 pub struct DepthLimit {
@@ -75,56 +75,91 @@ impl Extension for DepthLimitExt {
     }
 }
 
-pub struct Metrics;
+/// Per-operation metrics: the root fields of each request (`campaign`, `login`, …) are
+/// counted and timed once per request. Only names the schema defines become labels, so a
+/// client cannot create new series.
+pub struct Metrics {
+    pub known_fields: Arc<HashSet<String>>,
+}
 
 impl ExtensionFactory for Metrics {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MetricsExt)
+        Arc::new(MetricsExt {
+            known: self.known_fields.clone(),
+            fields: Mutex::new(Vec::new()),
+        })
     }
 }
 
-struct MetricsExt;
+struct MetricsExt {
+    known: Arc<HashSet<String>>,
+    /// (root field, "query" | "mutation") of this request.
+    fields: Mutex<Vec<(String, &'static str)>>,
+}
 
 #[async_trait::async_trait]
 impl Extension for MetricsExt {
-    /// Times each root field (the operation a frontend called: `campaign`, `login`, …).
-    /// Labels come from the schema's field names, so a client cannot create new series.
-    async fn resolve(
+    async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        if info.path_node.parent.is_some() || info.name.starts_with("__") {
-            return next.run(ctx, info).await;
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let mut fields = Vec::new();
+        for (_, op) in doc.operations.iter() {
+            let kind = match op.node.ty {
+                OperationType::Mutation => "mutation",
+                _ => "query",
+            };
+            for item in &op.node.selection_set.node.items {
+                if let Selection::Field(f) = &item.node {
+                    let name = f.node.name.node.as_str();
+                    if self.known.contains(name) {
+                        fields.push((name.to_string(), kind));
+                    }
+                }
+            }
         }
-        let field = info.name.to_string();
-        let kind = if info.parent_type == "Mutation" {
-            "mutation"
-        } else {
-            "query"
-        };
+        if let Ok(mut slot) = self.fields.lock() {
+            *slot = fields;
+        }
+        Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
         let start = Instant::now();
-        let res = next.run(ctx, info).await;
-        let outcome = match &res {
-            Ok(_) => "ok",
-            Err(e) => e
-                .extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .and_then(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Enum(s) => Some(s.to_string()),
-                    _ => None,
-                })
-                .map(|s| code_label(&s))
-                .unwrap_or("error"),
-        };
-        metrics::counter!("songnuan_graphql_operations_total", "operation" => field.clone(), "kind" => kind, "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("songnuan_graphql_operation_seconds", "operation" => field, "kind" => kind)
-            .record(start.elapsed().as_secs_f64());
-        res
+        let resp = next.run(ctx, operation_name).await;
+        let elapsed = start.elapsed().as_secs_f64();
+        let outcome = resp
+            .errors
+            .first()
+            .map(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .and_then(|v| match v {
+                        Value::String(s) => Some(code_label(s)),
+                        Value::Enum(s) => Some(code_label(s.as_str())),
+                        _ => None,
+                    })
+                    .unwrap_or("error")
+            })
+            .unwrap_or("ok");
+        let fields = self.fields.lock().map(|f| f.clone()).unwrap_or_default();
+        for (field, kind) in fields {
+            metrics::counter!("songnuan_graphql_operations_total", "operation" => field.clone(), "kind" => kind, "outcome" => outcome)
+                .increment(1);
+            metrics::histogram!("songnuan_graphql_operation_seconds", "operation" => field, "kind" => kind)
+                .record(elapsed);
+        }
+        resp
     }
 }
 

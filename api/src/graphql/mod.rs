@@ -47,12 +47,13 @@ pub const MAX_DEPTH: usize = 10;
 pub const MAX_COMPLEXITY: usize = 1000;
 
 pub fn build_schema(services: Services) -> SongnuanSchema {
+    let known_fields = Arc::new(root_field_names());
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(services)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(64)
         .extension(extensions::DepthLimit { max: MAX_DEPTH })
-        .extension(extensions::Metrics)
+        .extension(extensions::Metrics { known_fields })
         .finish()
 }
 
@@ -99,6 +100,24 @@ pub fn actor<'a>(ctx: &Context<'a>) -> ApiResult<&'a Actor> {
 /// Parses an `ID!` argument into a row id (anything else is NOT_FOUND).
 pub fn id_of(id: &async_graphql::ID, what: &'static str) -> ApiResult<i64> {
     Ok(domain::pagination::parse_id(id.as_str(), what)?)
+}
+
+/// Names of the Query and Mutation fields, the only labels the metrics accept.
+fn root_field_names() -> std::collections::HashSet<String> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let sdl = schema_sdl();
+    let mut out = std::collections::HashSet::new();
+    if let Ok(doc) = async_graphql::parser::parse_schema(&sdl) {
+        for def in doc.definitions {
+            if let TypeSystemDefinition::Type(t) = def
+                && matches!(t.node.name.node.as_str(), "Query" | "Mutation")
+                && let TypeKind::Object(o) = &t.node.kind
+            {
+                out.extend(o.fields.iter().map(|f| f.node.name.node.to_string()));
+            }
+        }
+    }
+    out
 }
 
 /// The SDL of the served schema (committed as `schema.graphql`).

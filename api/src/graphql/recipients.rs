@@ -27,7 +27,7 @@ impl Recipient {
         loader
             .load_one(self.0.campaign_id)
             .await?
-            .map(Campaign)
+            .map(Campaign::from)
             .ok_or_else(|| DomainError::not_found("项目").into())
     }
     async fn category(&self, ctx: &Context<'_>) -> ApiResult<Category> {
@@ -125,7 +125,7 @@ pub struct RecipientHistory(domain::recipients::HistoryEntry);
 #[Object]
 impl RecipientHistory {
     async fn campaign(&self) -> Campaign {
-        Campaign(self.0.campaign.clone())
+        self.0.campaign.clone().into()
     }
     async fn category_name(&self) -> &str {
         &self.0.category_name
