@@ -95,12 +95,26 @@ pub enum Permission {
     NominateRecipients,
     VetRecipients,
     RevealPersonalData,
+    // Money
+    ReadMoney,
+    RecordFunding,
+    PlanDisbursements,
+    ApproveDisbursements,
+    PayDisbursements,
+    ConfirmReceipts,
+    CancelDisbursements,
+    MarkEntered,
+    ManageProcurement,
+    // Calendar and visits
+    ManageCalendar,
+    RecordVisits,
+    SetVisitLimits,
     // Audit
     ReadAuditLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 25] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadUsers,
@@ -113,6 +127,18 @@ impl Permission {
         Permission::NominateRecipients,
         Permission::VetRecipients,
         Permission::RevealPersonalData,
+        Permission::ReadMoney,
+        Permission::RecordFunding,
+        Permission::PlanDisbursements,
+        Permission::ApproveDisbursements,
+        Permission::PayDisbursements,
+        Permission::ConfirmReceipts,
+        Permission::CancelDisbursements,
+        Permission::MarkEntered,
+        Permission::ManageProcurement,
+        Permission::ManageCalendar,
+        Permission::RecordVisits,
+        Permission::SetVisitLimits,
         Permission::ReadAuditLog,
     ];
 
@@ -134,7 +160,19 @@ impl Permission {
             // Those who pay or vet need the clear values; every reveal is audited.
             RevealPersonalData => matches!(role, Caseworker | Finance),
             ReadUsers | ReadAuditLog => matches!(role, Auditor),
-            ManageOrganizations | ManageUsers | ManageApiTokens | ManageCampaigns | AdvanceCampaign => false,
+            // Money, procurement, visits: everyone but GRASSROOTS reads (INTEGRATION for entry).
+            ReadMoney => !matches!(role, Grassroots),
+            // 办公室人事财务: funding, ledger, procurement, approval (审核) and the bank transfer.
+            RecordFunding | ApproveDisbursements | PayDisbursements | ManageProcurement => {
+                matches!(role, Finance)
+            }
+            // 困难职工帮扶中心: plans, receipts (签字确认), provincial entry, visits.
+            PlanDisbursements | ConfirmReceipts | RecordVisits => matches!(role, Caseworker),
+            CancelDisbursements => matches!(role, Caseworker | Finance),
+            // The provincial platform confirms entry through its API token.
+            MarkEntered => matches!(role, Caseworker | Integration),
+            ManageOrganizations | ManageUsers | ManageApiTokens | ManageCampaigns | AdvanceCampaign
+            | ManageCalendar | SetVisitLimits => false,
         }
     }
 }

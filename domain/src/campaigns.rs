@@ -427,7 +427,8 @@ pub async fn get_with_categories(
     };
     let sql = format!(
         "SELECT c.id, c.name, c.year, c.budget_fen, c.stage, c.starts_on, c.deadline, c.policy_refs, \
-         c.organization_id, c.entry_deadline_days, c.created_at, \
+         c.organization_id, c.entry_deadline_days, c.created_at, c.committed_fen, \
+         c.max_visit_participants, c.max_visit_vehicles, \
          categories.id AS k_id, categories.campaign_id AS k_campaign_id, categories.code AS k_code, \
          categories.name AS k_name, categories.recipient_kind AS k_recipient_kind, \
          categories.planned_count AS k_planned_count, categories.standard_fen AS k_standard_fen, \
@@ -452,6 +453,9 @@ pub async fn get_with_categories(
         organization_id: first.organization_id,
         entry_deadline_days: first.entry_deadline_days,
         created_at: first.created_at,
+        committed_fen: first.committed_fen,
+        max_visit_participants: first.max_visit_participants,
+        max_visit_vehicles: first.max_visit_vehicles,
     };
     let cats = rows
         .into_iter()
@@ -486,6 +490,9 @@ struct JoinedRow {
     organization_id: i64,
     entry_deadline_days: i32,
     created_at: chrono::DateTime<chrono::Utc>,
+    committed_fen: i64,
+    max_visit_participants: Option<i32>,
+    max_visit_vehicles: Option<i32>,
     k_id: Option<i64>,
     k_campaign_id: Option<i64>,
     k_code: Option<String>,

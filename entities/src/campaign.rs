@@ -16,6 +16,11 @@ pub struct Model {
     pub organization_id: i64,
     pub entry_deadline_days: i32,
     pub created_at: DateTimeUtc,
+    /// Planned + approved + paid + confirmed disbursements and contract payments that count
+    /// against the budget; the budget guard's counter (never above `budget_fen`).
+    pub committed_fen: i64,
+    pub max_visit_participants: Option<i32>,
+    pub max_visit_vehicles: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

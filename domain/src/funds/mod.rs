@@ -1,5 +1,8 @@
-//! Funds: disbursements (慰问金 / 慰问品) and, with the money module, the ledger, procurement
-//! and the budget guard. This part holds the read side the recipient views need.
+//! Funds: the ledger (专项台账), the budget guard, and disbursements (慰问金 / 慰问品) with their
+//! life cycle PLANNED → APPROVED → PAID → CONFIRMED (or CANCELLED).
+pub mod budget;
+pub mod ledger;
+
 use crate::Services;
 use crate::error::DomainResult;
 use entities::disbursement;
