@@ -331,7 +331,35 @@ async fn stage_guard<C: ConnectionTrait>(db: &C, campaign: &campaign::Model, to:
                 ));
             }
         }
-        Stage::Preparation | Stage::Procurement | Stage::Distribution | Stage::Review | Stage::Closed => {}
+        Stage::Distribution => {
+            let (_, funded) = crate::funds::ledger::sums(db, campaign.id).await?;
+            if funded <= 0 {
+                return Err(DomainError::InvalidStage(
+                    "尚未登记资金到账，不能进入慰问发放".into(),
+                ));
+            }
+        }
+        Stage::Review => {
+            let m = crate::funds::figures(db, campaign.id, chrono::Utc::now().date_naive()).await?;
+            if m.open > 0 {
+                return Err(DomainError::InvalidStage(
+                    format!("还有 {} 笔发放未付款或未撤销，不能进入后期复盘", m.open).into(),
+                ));
+            }
+        }
+        Stage::Closed => {
+            let m = crate::funds::figures(db, campaign.id, chrono::Utc::now().date_naive()).await?;
+            if m.paid_unconfirmed > 0 || m.not_entered > 0 {
+                return Err(DomainError::InvalidStage(
+                    format!(
+                        "还有 {} 笔未签字确认、{} 笔未录入省平台，不能结项",
+                        m.paid_unconfirmed, m.not_entered
+                    )
+                    .into(),
+                ));
+            }
+        }
+        Stage::Preparation | Stage::Procurement => {}
     }
     Ok(())
 }
@@ -653,17 +681,20 @@ fn ratio(part: i64, whole: i64) -> f64 {
     }
 }
 
-/// Progress from the plan. The schema has no recipients or disbursements yet (they come with
-/// the recipients and money modules, which extend this function), so nothing is served,
-/// committed or spent and there is no survey answer.
-pub fn progress(c: &campaign::Model, categories: &[CategoryWithCounts]) -> Progress {
+/// Progress: the plan from the categories, the money from one aggregate over disbursements.
+pub fn progress(
+    c: &campaign::Model,
+    categories: &[CategoryWithCounts],
+    money: &crate::funds::MoneyFigures,
+) -> Progress {
     Progress {
         budget: Money::from_fen(c.budget_fen),
         planned_recipients: categories.iter().map(|k| k.planned_count).sum(),
-        served_recipients: 0,
-        committed: Money::ZERO,
-        spent: Money::ZERO,
-        entry_overdue: 0,
+        served_recipients: money.served as i32,
+        committed: Money::from_fen(money.committed_fen),
+        spent: Money::from_fen(money.spent_fen),
+        entry_overdue: money.entry_overdue as i32,
+        // Surveys come with the evaluation module.
         satisfaction_rate: None,
     }
 }

@@ -70,6 +70,9 @@ pub struct Settings {
     pub federation_name: String,
     pub login_throttle: LoginThrottle,
     pub db_max_connections: u32,
+    /// Most one person (by ID number) may receive across the campaigns of one year; off when
+    /// unset (`SONGNUAN_ANNUAL_CAP`, e.g. "2000.00").
+    pub annual_cap: Option<crate::money::Money>,
 }
 
 /// Failed-login limits within a sliding window, per username and per client address.
@@ -149,6 +152,13 @@ impl Settings {
                 per_address: parse_num(&get, "SONGNUAN_LOGIN_MAX_FAILURES_PER_ADDRESS", 20u32, 1, 100_000)?,
             },
             db_max_connections: parse_num(&get, "SONGNUAN_DB_MAX_CONNECTIONS", 16u32, 1, 500)?,
+            annual_cap: match get("SONGNUAN_ANNUAL_CAP") {
+                None => None,
+                Some(v) => Some(
+                    crate::money::Money::parse("SONGNUAN_ANNUAL_CAP", &v)
+                        .map_err(|_| err("SONGNUAN_ANNUAL_CAP", "应为金额，例如 2000.00"))?,
+                ),
+            },
         })
     }
 

@@ -97,7 +97,9 @@ impl Campaign {
     }
     async fn progress(&self, ctx: &Context<'_>) -> ApiResult<CampaignProgress> {
         let categories = self.load_categories(ctx).await?;
-        let p = domain::campaigns::progress(&self.0, &categories);
+        let money =
+            domain::funds::figures(&services(ctx).db, self.0.id, chrono::Utc::now().date_naive()).await?;
+        let p = domain::campaigns::progress(&self.0, &categories, &money);
         Ok(CampaignProgress {
             planned_recipients: p.planned_recipients,
             served_recipients: p.served_recipients,

@@ -392,6 +392,15 @@ async fn find_visible<C: ConnectionTrait>(
     Ok((r, campaign))
 }
 
+/// A recipient the caller may see, inside an open change (money operations).
+pub(crate) async fn get_in<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+) -> DomainResult<recipient::Model> {
+    Ok(find_visible(db, actor, id).await?.0)
+}
+
 pub async fn get(s: &Services, actor: &Actor, id: i64) -> DomainResult<recipient::Model> {
     actor.require(Permission::ReadRecipients)?;
     Ok(find_visible(&s.db, actor, id).await?.0)
