@@ -231,6 +231,16 @@ impl TestApp {
         id
     }
 
+    /// Records funding (as ADMIN or FINANCE): DISTRIBUTION needs money in the ledger.
+    pub async fn fund(&self, token: &str, campaign: &str, amount: &str) {
+        self.ok(
+            Some(token),
+            "mutation($c:ID!,$a:Decimal!){recordFunding(campaignId:$c,amount:$a,reference:\"富财预〔2025〕1号\",receivedOn:\"2025-01-10\"){id}}",
+            json!({"c": campaign, "a": amount}),
+        )
+        .await;
+    }
+
     pub async fn audit_count(&self) -> u64 {
         domain::audit::count(&self.db).await.expect("count audit")
     }

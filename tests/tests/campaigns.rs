@@ -111,6 +111,12 @@ async fn stages_advance_one_step_at_a_time_behind_guards() {
         assert_eq!(code(&v), Some("INVALID_STAGE"), "{to}");
     }
     for to in ["SCREENING", "PROCUREMENT", "DISTRIBUTION", "REVIEW", "CLOSED"] {
+        if to == "DISTRIBUTION" {
+            // no money in the ledger yet: the DISTRIBUTION guard refuses
+            let v = app.gql(Some(&admin), advance, json!({"id": id, "to": to})).await;
+            assert_eq!(code(&v), Some("INVALID_STAGE"));
+            app.fund(&admin, &id, "150000.00").await;
+        }
         let d = app.ok(Some(&admin), advance, json!({"id": id, "to": to})).await;
         assert_eq!(d["advanceCampaign"]["stage"], to);
         if to == "PROCUREMENT" {

@@ -110,6 +110,7 @@ async fn nominate_mask_verify_reject_and_stage_rules() {
         json!({"id": rid}),
     )
     .await;
+    app.fund(&admin, &c, "1000.00").await;
     app.ok(
         Some(&admin),
         "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
@@ -126,8 +127,8 @@ async fn nominate_mask_verify_reject_and_stage_rules() {
     assert_eq!(code(&v), Some("INVALID_STAGE"));
     assert_eq!(
         app.audit_count().await,
-        before + 2,
-        "only the reject and the advance were written"
+        before + 3,
+        "only the reject, the funding and the advance were written"
     );
 
     // a campaign still in PREPARATION takes no nominations either

@@ -1,8 +1,9 @@
-//! `Disbursement` (the money operations arrive with the money module).
+//! Money: the ledger (`recordFunding`, `ledger`), disbursements and their life cycle.
 use super::enums::{DisbursementKind, DisbursementStatus};
 use super::errors::ApiResult;
 use super::loaders::{Batched, RecipientLoader};
 use super::recipients::Recipient;
+use super::{actor, id_of, services};
 use super::scalars::{Date, Decimal};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
@@ -63,5 +64,96 @@ impl Disbursement {
     }
     async fn provincial_ref(&self) -> Option<&str> {
         self.0.provincial_ref.as_deref()
+    }
+}
+
+/// One entry of the special ledger: + funding, − spending.
+pub struct LedgerEntry(pub entities::ledger_entry::Model);
+
+#[Object]
+impl LedgerEntry {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Signed: positive for funding, negative for spending.
+    async fn amount(&self) -> Decimal {
+        Decimal::Signed(self.0.amount_fen)
+    }
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn booked_on(&self) -> Date {
+        Date(self.0.booked_on)
+    }
+    /// FUNDING, DISBURSEMENT, CONTRACT_PAYMENT or REVERSAL.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// The entry this one reverses.
+    async fn reverses_id(&self) -> Option<ID> {
+        self.0.reverses_id.map(|i| ID(i.to_string()))
+    }
+}
+
+/// A campaign's ledger with its totals.
+#[derive(async_graphql::SimpleObject)]
+pub struct Ledger {
+    entries: Vec<LedgerEntry>,
+    /// Funding received (net of reversals).
+    funded: Decimal,
+    /// Funding minus spending.
+    balance: Decimal,
+}
+
+#[derive(Default)]
+pub struct FundsQuery;
+
+#[Object]
+impl FundsQuery {
+    /// FINANCE, ADMIN and the reading roles; entries oldest first.
+    async fn ledger(&self, ctx: &Context<'_>, campaign_id: ID) -> ApiResult<Ledger> {
+        let s = services(ctx);
+        let l = domain::funds::ledger::ledger(s, actor(ctx)?, id_of(&campaign_id, "项目")?).await?;
+        Ok(Ledger {
+            entries: l.entries.into_iter().map(LedgerEntry).collect(),
+            funded: Decimal::Signed(l.funded),
+            balance: Decimal::Signed(l.balance),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct FundsMutation;
+
+#[Object]
+impl FundsMutation {
+    /// FINANCE: funding from the finance bureau arrives in the campaign's ledger.
+    async fn record_funding(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        amount: Decimal,
+        reference: String,
+        received_on: Date,
+    ) -> ApiResult<LedgerEntry> {
+        let s = services(ctx);
+        let e = domain::funds::ledger::record_funding(
+            s,
+            actor(ctx)?,
+            id_of(&campaign_id, "项目")?,
+            &amount.raw(),
+            &reference,
+            received_on.0,
+        )
+        .await?;
+        Ok(LedgerEntry(e))
+    }
+
+    /// FINANCE: reverses a funding entry booked in error (an opposite entry is added).
+    async fn reverse_ledger_entry(&self, ctx: &Context<'_>, id: ID, reason: String) -> ApiResult<LedgerEntry> {
+        let s = services(ctx);
+        Ok(LedgerEntry(
+            domain::funds::ledger::reverse(s, actor(ctx)?, id_of(&id, "台账条目")?, &reason).await?,
+        ))
     }
 }

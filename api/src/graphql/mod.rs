@@ -26,6 +26,7 @@ pub struct QueryRoot(
     users::UserQuery,
     campaigns::CampaignQuery,
     recipients::RecipientQuery,
+    funds::FundsQuery,
     audit::AuditQuery,
 );
 
@@ -37,6 +38,7 @@ pub struct MutationRoot(
     users::UserMutation,
     campaigns::CampaignMutation,
     recipients::RecipientMutation,
+    funds::FundsMutation,
 );
 
 pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

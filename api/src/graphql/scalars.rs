@@ -31,6 +31,8 @@ pub enum Decimal {
     /// As sent by a client; parse with `Money::parse` where the field name is known.
     Raw(String),
     Money(Money),
+    /// A signed amount in fen (ledger entries and balances), two decimals.
+    Signed(i64),
 }
 
 impl Decimal {
@@ -38,6 +40,7 @@ impl Decimal {
         match self {
             Decimal::Raw(s) => s.clone(),
             Decimal::Money(m) => m.to_string(),
+            Decimal::Signed(fen) => rust_decimal::Decimal::new(*fen, 2).to_string(),
         }
     }
 }
