@@ -21,6 +21,7 @@ pub enum Bootstrap {
 
 pub async fn run(db: &DatabaseConnection, settings: &Settings) -> DomainResult<Bootstrap> {
     audit::ensure_head(db).await?;
+    crate::calendar_store::seed_official(db).await?;
     if user::Entity::find().count(db).await? > 0 {
         return Ok(Bootstrap::AlreadyDone);
     }

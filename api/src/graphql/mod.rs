@@ -9,6 +9,7 @@ pub mod extensions;
 pub mod funds;
 pub mod loaders;
 pub mod organizations;
+pub mod procurement;
 pub mod recipients;
 pub mod scalars;
 pub mod users;
@@ -27,6 +28,7 @@ pub struct QueryRoot(
     campaigns::CampaignQuery,
     recipients::RecipientQuery,
     funds::FundsQuery,
+    procurement::ProcurementQuery,
     audit::AuditQuery,
 );
 
@@ -39,6 +41,7 @@ pub struct MutationRoot(
     campaigns::CampaignMutation,
     recipients::RecipientMutation,
     funds::FundsMutation,
+    procurement::ProcurementMutation,
 );
 
 pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

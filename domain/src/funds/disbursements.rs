@@ -13,7 +13,7 @@ use crate::recipients::{self, Status};
 use crate::{Services, calendar_store, procurement};
 use chrono::NaiveDate;
 use entities::{campaign, category, disbursement, organization, recipient};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,

@@ -1,7 +1,7 @@
 //! Funds: the ledger (专项台账), the budget guard, and disbursements (慰问金 / 慰问品) with their
 //! life cycle PLANNED → APPROVED → PAID → CONFIRMED (or CANCELLED).
 pub mod budget;
-// pub mod disbursements; (wired once procurement and calendar_store land)
+pub mod disbursements;
 pub mod ledger;
 
 use crate::Services;
