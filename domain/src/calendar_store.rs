@@ -11,8 +11,8 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use entities::{calendar_day, campaign, disbursement};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationDef,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -87,12 +87,7 @@ fn days_arg(field: &'static str, days: i32) -> DomainResult<u32> {
         .ok_or_else(|| DomainError::validation(field, format!("天数应在 0 至 {MAX_DAYS} 之间")))
 }
 
-fn walk(
-    cal: &Calendar,
-    date: NaiveDate,
-    date_field: &'static str,
-    days: u32,
-) -> DomainResult<WorkingDays> {
+fn walk(cal: &Calendar, date: NaiveDate, date_field: &'static str, days: u32) -> DomainResult<WorkingDays> {
     cal.working_days_after(date, days).map_err(|e| match e {
         CalendarError::DateOutOfRange => DomainError::validation(date_field, "日期超出范围"),
         other => other.into(),
@@ -473,11 +468,7 @@ mod tests {
             organization_id: admin.organization_id,
             org_path: "/1/".into(),
         };
-        (
-            Services::new(db, std::sync::Arc::new(settings)),
-            actor,
-            dir,
-        )
+        (Services::new(db, std::sync::Arc::new(settings)), actor, dir)
     }
 
     #[tokio::test]
@@ -510,7 +501,9 @@ mod tests {
         assert_eq!(crate::audit::count(&s.db).await.unwrap(), audit + 2);
         assert_eq!(list_days(&s, &admin, 2027).await.unwrap()[0].name, "新年");
 
-        let e = working_days_after(&s, &admin, d(2025, 1, 1), 3661).await.unwrap_err();
+        let e = working_days_after(&s, &admin, d(2025, 1, 1), 3661)
+            .await
+            .unwrap_err();
         assert_eq!(field_of(&e), ("VALIDATION", Some("days")));
         let mut clerk = admin.clone();
         clerk.roles = vec![crate::Role::Caseworker];

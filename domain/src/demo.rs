@@ -61,6 +61,28 @@ pub struct DemoCampaign {
     pub recipients: Option<String>,
     /// The stage the campaign is left in (default PREPARATION).
     pub stage: Option<String>,
+    /// Funding, procurement and payments: a fully distributed campaign.
+    pub distribution: Option<DemoDistribution>,
+}
+
+#[derive(Deserialize)]
+pub struct DemoDistribution {
+    pub funding_amount: String,
+    pub funding_reference: String,
+    pub funding_received_on: NaiveDate,
+    pub paid_on: NaiveDate,
+    pub confirmed_on: NaiveDate,
+    pub bank_reference_prefix: String,
+    pub provincial_ref: String,
+    /// The UNIT category served with goods from the contract.
+    pub goods_category: String,
+    pub supplier: String,
+    pub supplier_credit_code: String,
+    pub contract_reference: String,
+    pub contract_signed_on: NaiveDate,
+    pub contract_delivery_date: NaiveDate,
+    pub after_sale_terms: String,
+    pub goods_item: String,
 }
 
 #[derive(Deserialize)]
@@ -213,7 +235,13 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         Some(text) => load_recipients(s, &mut change, &created, &categories, &orgs, text).await?,
         None => 0,
     };
-    let mut created = created;
+    if let Some(dist) = &c.distribution {
+        distribute(&mut change, &created, &categories, dist).await?;
+    }
+    let mut created = campaign::Entity::find_by_id(created.id)
+        .one(change.txn())
+        .await?
+        .ok_or_else(|| DomainError::not_found("项目"))?;
     if let Some(stage) = &c.stage {
         let stage: Stage = stage
             .parse()
@@ -239,6 +267,154 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         recipients,
         already_loaded: false,
     })
+}
+
+/// Pays every verified recipient its category's standard: persons by bank transfer, the goods
+/// category from one procurement contract; everything confirmed and entered. Money goes
+/// through the ledger and the budget guard like any payment.
+async fn distribute(
+    change: &mut Change,
+    campaign: &campaign::Model,
+    categories: &HashMap<String, category::Model>,
+    d: &DemoDistribution,
+) -> DomainResult<()> {
+    use crate::funds::{budget, ledger};
+    use entities::{contract, contract_line, disbursement, supplier};
+    let funding = crate::money::Money::parse("funding_amount", &d.funding_amount)?;
+    ledger::book(
+        change,
+        campaign.id,
+        funding.fen(),
+        ledger::EntryKind::Funding,
+        &d.funding_reference,
+        d.funding_received_on,
+        None,
+        0,
+    )
+    .await?;
+    let recipients = recipient::Entity::find()
+        .filter(recipient::Column::CampaignId.eq(campaign.id))
+        .filter(recipient::Column::Status.eq("VERIFIED"))
+        .all(change.txn())
+        .await?;
+    let by_id: HashMap<i64, &category::Model> = categories.values().map(|c| (c.id, c)).collect();
+    let goods = categories
+        .get(&d.goods_category)
+        .ok_or_else(|| DomainError::validation("goods_category", "物资类别未定义"))?;
+    let units = recipients.iter().filter(|r| r.category_id == goods.id).count() as i32;
+    let code = crate::procurement::CreditCode::parse(&d.supplier_credit_code)?;
+    let sup = supplier::ActiveModel {
+        name: Set(d.supplier.clone()),
+        credit_code: Set(code.as_str().to_string()),
+        contact: Set(None),
+        created_at: Set(change.now()),
+        ..Default::default()
+    }
+    .insert(change.txn())
+    .await?;
+    let total = goods.standard_fen * units as i64;
+    let k = contract::ActiveModel {
+        campaign_id: Set(campaign.id),
+        supplier_id: Set(sup.id),
+        reference: Set(d.contract_reference.clone()),
+        signed_on: Set(d.contract_signed_on),
+        delivery_date: Set(d.contract_delivery_date),
+        after_sale_terms: Set(d.after_sale_terms.clone()),
+        total_fen: Set(total),
+        paid_fen: Set(total),
+        created_by: Set(0),
+        created_at: Set(change.now()),
+        ..Default::default()
+    }
+    .insert(change.txn())
+    .await?;
+    let line = contract_line::ActiveModel {
+        contract_id: Set(k.id),
+        item: Set(d.goods_item.clone()),
+        quantity: Set(units),
+        unit_price_fen: Set(goods.standard_fen),
+        delivered: Set(units),
+        allocated: Set(units),
+        ..Default::default()
+    }
+    .insert(change.txn())
+    .await?;
+    change
+        .record(
+            "Contract",
+            Some(k.id.to_string()),
+            None,
+            Some(&serde_json::json!({"supplier": sup.name, "total_fen": total})),
+        )
+        .await?;
+    budget::commit(change, campaign.id, total).await?;
+    ledger::book(
+        change,
+        campaign.id,
+        -total,
+        ledger::EntryKind::ContractPayment,
+        &d.contract_reference,
+        d.contract_delivery_date,
+        Some(k.id),
+        0,
+    )
+    .await?;
+    let calendar = crate::calendar_store::load(change.txn()).await?;
+    let deadline = crate::calendar_store::entry_deadline(&calendar, d.paid_on, campaign.entry_deadline_days)?;
+    for (n, r) in recipients.iter().enumerate() {
+        let cat = by_id
+            .get(&r.category_id)
+            .ok_or_else(|| DomainError::not_found("类别"))?;
+        let is_goods = cat.id == goods.id;
+        if !is_goods {
+            budget::commit(change, campaign.id, cat.standard_fen).await?;
+        }
+        let bank_reference = format!("{}{:04}", d.bank_reference_prefix, n + 1);
+        let row = disbursement::ActiveModel {
+            campaign_id: Set(campaign.id),
+            recipient_id: Set(r.id),
+            category_id: Set(cat.id),
+            kind: Set(if is_goods { "GOODS" } else { "CASH" }.into()),
+            amount_fen: Set(cat.standard_fen),
+            status: Set("CONFIRMED".into()),
+            items: Set(is_goods.then(|| d.goods_item.clone())),
+            contract_line_id: Set(is_goods.then_some(line.id)),
+            bank_reference: Set((!is_goods).then(|| bank_reference.clone())),
+            paid_on: Set(Some(d.paid_on)),
+            confirmed_on: Set(Some(d.confirmed_on)),
+            notified_at: Set(None),
+            entry_deadline: Set(Some(deadline.date)),
+            entry_deadline_provisional: Set(deadline.provisional),
+            entered_at: Set(Some(change.now())),
+            provincial_ref: Set(Some(d.provincial_ref.clone())),
+            idempotency_key: Set(format!("demo-{}-{}", campaign.id, r.id)),
+            request_hash: Set(String::new()),
+            cancel_reason: Set(None),
+            active_recipient: Set(Some(r.id)),
+            recipient_verified_at_plan: Set(true),
+            planned_by: Set(0),
+            approved_by: Set(Some(0)),
+            created_at: Set(change.now()),
+            updated_at: Set(change.now()),
+            ..Default::default()
+        }
+        .insert(change.txn())
+        .await?;
+        if !is_goods {
+            ledger::book(
+                change,
+                campaign.id,
+                -row.amount_fen,
+                ledger::EntryKind::Disbursement,
+                &bank_reference,
+                d.paid_on,
+                Some(row.id),
+                0,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The demo's recipients, vetted (数据比对) as the 2025 campaign's were.

@@ -170,7 +170,13 @@ fn validate(v: &NewVisit) -> DomainResult<ValidVisit> {
         Some(n) => Some(n.to_string()),
         None => None,
     };
-    let recipient_ids: Vec<i64> = v.recipient_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let recipient_ids: Vec<i64> = v
+        .recipient_ids
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if recipient_ids.is_empty() || recipient_ids.len() > MAX_RECIPIENTS {
         return Err(DomainError::validation(
             "recipientIds",
@@ -239,9 +245,11 @@ pub async fn record_visit(s: &Services, actor: &Actor, new: NewVisit) -> DomainR
     }
     .insert(change.txn())
     .await?;
-    visit_recipient::Entity::insert_many(valid.recipient_ids.iter().map(|&rid| visit_recipient::ActiveModel {
-        visit_id: Set(created.id),
-        recipient_id: Set(rid),
+    visit_recipient::Entity::insert_many(valid.recipient_ids.iter().map(|&rid| {
+        visit_recipient::ActiveModel {
+            visit_id: Set(created.id),
+            recipient_id: Set(rid),
+        }
     }))
     .exec_without_returning(change.txn())
     .await?;
@@ -291,9 +299,7 @@ pub async fn visits(
         .into_iter()
         .map(|v| VisitRecord {
             reasons: reasons(&v, &campaign),
-            recipients: of_visit
-                .as_mut()
-                .map(|m| m.remove(&v.id).unwrap_or_default()),
+            recipients: of_visit.as_mut().map(|m| m.remove(&v.id).unwrap_or_default()),
             visit: v,
         })
         .collect())

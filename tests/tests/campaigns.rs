@@ -177,7 +177,32 @@ async fn demo_data_loads_the_2025_campaign_once() {
     for c in cats {
         assert_eq!(c["verifiedCount"], c["plannedCount"], "{c}");
     }
-    assert_eq!(d["campaign"]["stage"], "PROCUREMENT");
+    assert_eq!(d["campaign"]["stage"], "REVIEW");
+    // fully distributed: every figure of the 2025 campaign
+    let d = app
+        .ok(
+            Some(&admin),
+            "query($id:ID!){campaign(id:$id){progress{plannedRecipients servedRecipients completionRate committed spent executionRate entryOverdue} categories{code plannedCount servedCount}} ledger(campaignId:$id){funded balance}}",
+            json!({"id": first.campaign_id.to_string()}),
+        )
+        .await;
+    let p = &d["campaign"]["progress"];
+    assert_eq!(p["plannedRecipients"], 252);
+    assert_eq!(p["servedRecipients"], 252);
+    assert_eq!(p["completionRate"], 1.0);
+    assert_eq!(p["committed"], "150000.00");
+    assert_eq!(p["spent"], "150000.00");
+    assert_eq!(p["executionRate"], 1.0);
+    assert_eq!(p["entryOverdue"], 0);
+    for c in d["campaign"]["categories"].as_array().unwrap() {
+        assert_eq!(c["servedCount"], c["plannedCount"], "{c}");
+    }
+    assert_eq!(d["ledger"]["funded"], "150000.00");
+    assert_eq!(d["ledger"]["balance"], "0.00");
+    let v = app
+        .ok(Some(&admin), "query($id:ID!){disbursements(campaignId:$id,filter:{status:CONFIRMED,entered:true}){totalCount}}", json!({"id": first.campaign_id.to_string()}))
+        .await;
+    assert_eq!(v["disbursements"]["totalCount"], 252);
     // the demo users can log in with the file's password
     app.login("helpcentre", &data.demo_password).await;
 }

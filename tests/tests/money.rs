@@ -30,7 +30,10 @@ async fn setup(app: &TestApp, budget: &str, people: u32) -> Setup {
         .as_str()
         .unwrap()
         .to_string();
-    for (code_, kind, std) in [("HARDSHIP", "PERSON", "500.00"), ("SERVICE_DEPT", "UNIT", "7750.00")] {
+    for (code_, kind, std) in [
+        ("HARDSHIP", "PERSON", "500.00"),
+        ("SERVICE_DEPT", "UNIT", "7750.00"),
+    ] {
         app.ok(
             Some(&admin),
             "mutation($c:ID!,$i:CategoryInput!){addCategory(campaignId:$c,input:$i){id}}",
@@ -38,7 +41,12 @@ async fn setup(app: &TestApp, budget: &str, people: u32) -> Setup {
         )
         .await;
     }
-    app.ok(Some(&admin), "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}", json!({"id": campaign})).await;
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
+        json!({"id": campaign}),
+    )
+    .await;
     let mut recipients = Vec::new();
     for n in 0..people {
         let id = app
@@ -52,13 +60,34 @@ async fn setup(app: &TestApp, budget: &str, people: u32) -> Setup {
             .as_str()
             .unwrap()
             .to_string();
-        app.ok(Some(&caseworker), "mutation($id:ID!){verifyRecipient(id:$id,method:HOME_VISIT){id}}", json!({"id": id})).await;
+        app.ok(
+            Some(&caseworker),
+            "mutation($id:ID!){verifyRecipient(id:$id,method:HOME_VISIT){id}}",
+            json!({"id": id}),
+        )
+        .await;
         recipients.push(id);
     }
-    app.ok(Some(&admin), "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}", json!({"id": campaign})).await;
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
+        json!({"id": campaign}),
+    )
+    .await;
     app.fund(&finance, &campaign, budget).await;
-    app.ok(Some(&admin), "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}", json!({"id": campaign})).await;
-    Setup { admin, caseworker, finance, campaign, recipients }
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
+        json!({"id": campaign}),
+    )
+    .await;
+    Setup {
+        admin,
+        caseworker,
+        finance,
+        campaign,
+        recipients,
+    }
 }
 
 fn cash(recipient: &str, amount: &str, key: &str) -> Value {
@@ -66,7 +95,12 @@ fn cash(recipient: &str, amount: &str, key: &str) -> Value {
 }
 
 async fn ledger_len(app: &TestApp, token: &str, campaign: &str) -> usize {
-    app.ok(Some(token), "query($c:ID!){ledger(campaignId:$c){entries{id}}}", json!({"c": campaign})).await["ledger"]["entries"]
+    app.ok(
+        Some(token),
+        "query($c:ID!){ledger(campaignId:$c){entries{id}}}",
+        json!({"c": campaign}),
+    )
+    .await["ledger"]["entries"]
         .as_array()
         .unwrap()
         .len()
@@ -76,29 +110,57 @@ async fn ledger_len(app: &TestApp, token: &str, campaign: &str) -> usize {
 async fn life_cycle_with_maker_checker_ledger_deadline_and_progress() {
     let app = TestApp::spawn().await;
     let s = setup(&app, "150000.00", 2).await;
-    let d = app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "500", "k-1")).await;
+    let d = app
+        .ok(
+            Some(&s.caseworker),
+            DISBURSE,
+            cash(&s.recipients[0], "500", "k-1"),
+        )
+        .await;
     assert_eq!(d["disburse"]["status"], "PLANNED");
     assert_eq!(d["disburse"]["amount"], "500.00");
     let id = d["disburse"]["id"].as_str().unwrap().to_string();
 
     // the planner may not approve its own plan — not even an ADMIN
-    let own = app.ok(Some(&s.admin), DISBURSE, cash(&s.recipients[1], "300", "k-2")).await["disburse"]["id"]
+    let own = app
+        .ok(Some(&s.admin), DISBURSE, cash(&s.recipients[1], "300", "k-2"))
+        .await["disburse"]["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let v = app.gql(Some(&s.admin), "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}", json!({"ids": [own]})).await;
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}",
+            json!({"ids": [own]}),
+        )
+        .await;
     assert_eq!(code(&v), Some("FORBIDDEN"));
     // the caseworker may not approve at all
-    let v = app.gql(Some(&s.caseworker), "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}", json!({"ids": [id]})).await;
+    let v = app
+        .gql(
+            Some(&s.caseworker),
+            "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}",
+            json!({"ids": [id]}),
+        )
+        .await;
     assert_eq!(code(&v), Some("FORBIDDEN"));
     // paying before approval
     let v = app
-        .gql(Some(&s.finance), "mutation($id:ID!){markPaid(id:$id,bankReference:\"B1\",paidOn:\"2025-01-27\"){id}}", json!({"id": id}))
+        .gql(
+            Some(&s.finance),
+            "mutation($id:ID!){markPaid(id:$id,bankReference:\"B1\",paidOn:\"2025-01-27\"){id}}",
+            json!({"id": id}),
+        )
         .await;
     assert_eq!(code(&v), Some("CONFLICT"));
 
     let d = app
-        .ok(Some(&s.finance), "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){status}}", json!({"ids": [id]}))
+        .ok(
+            Some(&s.finance),
+            "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){status}}",
+            json!({"ids": [id]}),
+        )
         .await;
     assert_eq!(d["approveDisbursements"][0]["status"], "APPROVED");
     let d = app
@@ -109,18 +171,38 @@ async fn life_cycle_with_maker_checker_ledger_deadline_and_progress() {
         )
         .await;
     assert_eq!(d["markPaid"]["status"], "PAID");
-    assert_eq!(d["markPaid"]["entryDeadline"], "2025-03-17", "30 working days on the official calendar");
+    assert_eq!(
+        d["markPaid"]["entryDeadline"], "2025-03-17",
+        "30 working days on the official calendar"
+    );
     assert_eq!(d["markPaid"]["entryDeadlineProvisional"], false);
 
-    let d = app.ok(Some(&s.finance), "query($c:ID!){ledger(campaignId:$c){balance funded entries{amount kind}}}", json!({"c": s.campaign})).await;
+    let d = app
+        .ok(
+            Some(&s.finance),
+            "query($c:ID!){ledger(campaignId:$c){balance funded entries{amount kind}}}",
+            json!({"c": s.campaign}),
+        )
+        .await;
     assert_eq!(d["ledger"]["funded"], "150000.00");
     assert_eq!(d["ledger"]["balance"], "149500.00");
     assert_eq!(d["ledger"]["entries"][1]["amount"], "-500.00");
 
     // confirmation before payment date is refused; then confirmed
-    let v = app.gql(Some(&s.caseworker), "mutation($id:ID!){confirmReceipt(id:$id,confirmedOn:\"2025-01-20\"){id}}", json!({"id": id})).await;
+    let v = app
+        .gql(
+            Some(&s.caseworker),
+            "mutation($id:ID!){confirmReceipt(id:$id,confirmedOn:\"2025-01-20\"){id}}",
+            json!({"id": id}),
+        )
+        .await;
     assert_eq!(code(&v), Some("VALIDATION"));
-    app.ok(Some(&s.caseworker), "mutation($id:ID!){confirmReceipt(id:$id,confirmedOn:\"2025-01-28\"){status}}", json!({"id": id})).await;
+    app.ok(
+        Some(&s.caseworker),
+        "mutation($id:ID!){confirmReceipt(id:$id,confirmedOn:\"2025-01-28\"){status}}",
+        json!({"id": id}),
+    )
+    .await;
 
     let q = "query($c:ID!){campaign(id:$c){progress{plannedRecipients servedRecipients committed spent executionRate completionRate entryOverdue} categories{code servedCount}} overdue:disbursements(campaignId:$c,filter:{overdue:true}){totalCount} all:disbursements(campaignId:$c){totalCount edges{node{id status recipient{name}}}}}";
     let d = app.ok(Some(&s.admin), q, json!({"c": s.campaign})).await;
@@ -128,31 +210,75 @@ async fn life_cycle_with_maker_checker_ledger_deadline_and_progress() {
     assert_eq!(p["servedRecipients"], 1);
     assert_eq!(p["committed"], "800.00");
     assert_eq!(p["spent"], "500.00");
-    assert_eq!(p["entryOverdue"], 1, "2025-03-17 has passed and it is not entered");
+    assert_eq!(
+        p["entryOverdue"], 1,
+        "2025-03-17 has passed and it is not entered"
+    );
     assert_eq!(d["overdue"]["totalCount"], 1);
     assert_eq!(d["all"]["totalCount"], 2);
     assert_eq!(d["campaign"]["categories"][0]["servedCount"], 1);
 
     // the REVIEW guard: an open plan is left
-    let v = app.gql(Some(&s.admin), "mutation($id:ID!){advanceCampaign(id:$id,to:REVIEW){id}}", json!({"id": s.campaign})).await;
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation($id:ID!){advanceCampaign(id:$id,to:REVIEW){id}}",
+            json!({"id": s.campaign}),
+        )
+        .await;
     assert_eq!(code(&v), Some("INVALID_STAGE"));
-    app.ok(Some(&s.caseworker), "mutation($id:ID!){cancelDisbursement(id:$id,reason:\"对象放弃\"){status}}", json!({"id": own})).await;
-    app.ok(Some(&s.admin), "mutation($id:ID!){advanceCampaign(id:$id,to:REVIEW){id}}", json!({"id": s.campaign})).await;
+    app.ok(
+        Some(&s.caseworker),
+        "mutation($id:ID!){cancelDisbursement(id:$id,reason:\"对象放弃\"){status}}",
+        json!({"id": own}),
+    )
+    .await;
+    app.ok(
+        Some(&s.admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:REVIEW){id}}",
+        json!({"id": s.campaign}),
+    )
+    .await;
     // the CLOSED guard: paid but not entered
-    let v = app.gql(Some(&s.admin), "mutation($id:ID!){advanceCampaign(id:$id,to:CLOSED){id}}", json!({"id": s.campaign})).await;
+    let v = app
+        .gql(
+            Some(&s.admin),
+            "mutation($id:ID!){advanceCampaign(id:$id,to:CLOSED){id}}",
+            json!({"id": s.campaign}),
+        )
+        .await;
     assert_eq!(code(&v), Some("INVALID_STAGE"));
     let d = app
         .ok(Some(&s.caseworker), "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"YN-2025-001\"){enteredAt provincialRef}}", json!({"ids": [id]}))
         .await;
     assert_eq!(d["markEntered"][0]["provincialRef"], "YN-2025-001");
     // the same call again is harmless; another reference is a conflict
-    app.ok(Some(&s.caseworker), "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"YN-2025-001\"){id}}", json!({"ids": [id]})).await;
-    let v = app.gql(Some(&s.caseworker), "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"OTHER\"){id}}", json!({"ids": [id]})).await;
+    app.ok(
+        Some(&s.caseworker),
+        "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"YN-2025-001\"){id}}",
+        json!({"ids": [id]}),
+    )
+    .await;
+    let v = app
+        .gql(
+            Some(&s.caseworker),
+            "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"OTHER\"){id}}",
+            json!({"ids": [id]}),
+        )
+        .await;
     assert_eq!(code(&v), Some("CONFLICT"));
     let d = app.ok(Some(&s.admin), q, json!({"c": s.campaign})).await;
     assert_eq!(d["campaign"]["progress"]["entryOverdue"], 0);
-    assert_eq!(d["campaign"]["progress"]["committed"], "500.00", "the cancelled plan released its budget");
-    app.ok(Some(&s.admin), "mutation($id:ID!){advanceCampaign(id:$id,to:CLOSED){stage}}", json!({"id": s.campaign})).await;
+    assert_eq!(
+        d["campaign"]["progress"]["committed"], "500.00",
+        "the cancelled plan released its budget"
+    );
+    app.ok(
+        Some(&s.admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:CLOSED){stage}}",
+        json!({"id": s.campaign}),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -162,7 +288,12 @@ async fn every_refusal_writes_nothing() {
     let root = app.root_org(&s.admin).await;
     // a nominated (not verified) recipient: the campaign is past SCREENING, so insert through
     // a second campaign is not needed — reject one and use it
-    app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "500", "first")).await;
+    app.ok(
+        Some(&s.caseworker),
+        DISBURSE,
+        cash(&s.recipients[0], "500", "first"),
+    )
+    .await;
     let unit = app
         .gql(
             Some(&s.caseworker),
@@ -170,16 +301,40 @@ async fn every_refusal_writes_nothing() {
             json!({"i": {"campaignId": s.campaign, "categoryCode": "SERVICE_DEPT", "kind": "UNIT", "name": "公安局", "nominatedById": root}}),
         )
         .await;
-    assert_eq!(code(&unit), Some("INVALID_STAGE"), "no nominations during distribution");
+    assert_eq!(
+        code(&unit),
+        Some("INVALID_STAGE"),
+        "no nominations during distribution"
+    );
     let before_audit = app.audit_count().await;
     let before_ledger = ledger_len(&app, &s.finance, &s.campaign).await;
     let cases: Vec<(Value, &str, &str)> = vec![
-        (cash(&s.recipients[1], "500.01", "a"), "OVER_STANDARD", "above the category standard"),
+        (
+            cash(&s.recipients[1], "500.01", "a"),
+            "OVER_STANDARD",
+            "above the category standard",
+        ),
         (cash(&s.recipients[1], "-5", "b"), "VALIDATION", "negative"),
-        (cash(&s.recipients[1], "1.001", "c"), "VALIDATION", "three decimals"),
-        (cash(&s.recipients[0], "100", "d"), "CONFLICT", "second active disbursement"),
-        (cash(&s.recipients[1], "100", "first"), "CONFLICT", "key reused with another payload"),
-        (json!({"i": {"recipientId": s.recipients[1], "kind": "GOODS", "amount": "100", "idempotencyKey": "e"}}), "VALIDATION", "goods without items"),
+        (
+            cash(&s.recipients[1], "1.001", "c"),
+            "VALIDATION",
+            "three decimals",
+        ),
+        (
+            cash(&s.recipients[0], "100", "d"),
+            "CONFLICT",
+            "second active disbursement",
+        ),
+        (
+            cash(&s.recipients[1], "100", "first"),
+            "CONFLICT",
+            "key reused with another payload",
+        ),
+        (
+            json!({"i": {"recipientId": s.recipients[1], "kind": "GOODS", "amount": "100", "idempotencyKey": "e"}}),
+            "VALIDATION",
+            "goods without items",
+        ),
         (cash("999999", "100", "f"), "NOT_FOUND", "unknown recipient"),
     ];
     for (input, expect, why) in cases {
@@ -187,26 +342,50 @@ async fn every_refusal_writes_nothing() {
         assert_eq!(code(&v), Some(expect), "{why}: {v}");
     }
     // FINANCE may not plan; GRASSROOTS sees no money
-    let v = app.gql(Some(&s.finance), DISBURSE, cash(&s.recipients[2], "100", "g")).await;
+    let v = app
+        .gql(Some(&s.finance), DISBURSE, cash(&s.recipients[2], "100", "g"))
+        .await;
     assert_eq!(code(&v), Some("FORBIDDEN"));
     // wrong transitions
-    let planned = app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[2], "100", "h")).await["disburse"]["id"]
+    let planned = app
+        .ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[2], "100", "h"))
+        .await["disburse"]["id"]
         .as_str()
         .unwrap()
         .to_string();
     let mid_audit = app.audit_count().await;
     for (q, expect) in [
-        ("mutation($id:ID!){confirmReceipt(id:$id,confirmedOn:\"2025-01-28\"){id}}", "CONFLICT"),
-        ("mutation($id:ID!){markPaid(id:$id,bankReference:\"X\",paidOn:\"2025-01-27\"){id}}", "CONFLICT"),
+        (
+            "mutation($id:ID!){confirmReceipt(id:$id,confirmedOn:\"2025-01-28\"){id}}",
+            "CONFLICT",
+        ),
+        (
+            "mutation($id:ID!){markPaid(id:$id,bankReference:\"X\",paidOn:\"2025-01-27\"){id}}",
+            "CONFLICT",
+        ),
     ] {
-        let token = if q.contains("markPaid") { &s.finance } else { &s.caseworker };
+        let token = if q.contains("markPaid") {
+            &s.finance
+        } else {
+            &s.caseworker
+        };
         let v = app.gql(Some(token), q, json!({"id": planned})).await;
         assert_eq!(code(&v), Some(expect), "{q}");
     }
-    let v = app.gql(Some(&s.caseworker), "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"R\"){id}}", json!({"ids": [planned]})).await;
+    let v = app
+        .gql(
+            Some(&s.caseworker),
+            "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"R\"){id}}",
+            json!({"ids": [planned]}),
+        )
+        .await;
     assert_eq!(code(&v), Some("CONFLICT"));
     assert_eq!(app.audit_count().await, mid_audit);
-    assert_eq!(app.audit_count().await, before_audit + 1, "only the one valid plan");
+    assert_eq!(
+        app.audit_count().await,
+        before_audit + 1,
+        "only the one valid plan"
+    );
     assert_eq!(ledger_len(&app, &s.finance, &s.campaign).await, before_ledger);
 }
 
@@ -214,12 +393,30 @@ async fn every_refusal_writes_nothing() {
 async fn idempotent_replay_returns_the_same_disbursement() {
     let app = TestApp::spawn().await;
     let s = setup(&app, "150000.00", 1).await;
-    let a = app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "300", "same-key")).await;
+    let a = app
+        .ok(
+            Some(&s.caseworker),
+            DISBURSE,
+            cash(&s.recipients[0], "300", "same-key"),
+        )
+        .await;
     let before = app.audit_count().await;
-    let b = app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "300.00", "same-key")).await;
+    let b = app
+        .ok(
+            Some(&s.caseworker),
+            DISBURSE,
+            cash(&s.recipients[0], "300.00", "same-key"),
+        )
+        .await;
     assert_eq!(a["disburse"]["id"], b["disburse"]["id"]);
     assert_eq!(app.audit_count().await, before, "a replay writes nothing");
-    let v = app.gql(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "299", "same-key")).await;
+    let v = app
+        .gql(
+            Some(&s.caseworker),
+            DISBURSE,
+            cash(&s.recipients[0], "299", "same-key"),
+        )
+        .await;
     assert_eq!(code(&v), Some("CONFLICT"));
 }
 
@@ -236,12 +433,30 @@ async fn concurrent_disbursements_never_exceed_the_budget() {
     });
     let results = futures::future::join_all(calls).await;
     let ok = results.iter().filter(|v| v.get("errors").is_none()).count();
-    let refused = results.iter().filter(|v| code(v) == Some("BUDGET_EXCEEDED")).count();
-    assert_eq!((ok, refused), (33, 17), "{:?}", results.iter().filter_map(|v| code(v)).collect::<Vec<_>>());
-    let d = app.ok(Some(&s.admin), "query($c:ID!){campaign(id:$c){budget progress{committed}}}", json!({"c": s.campaign})).await;
+    let refused = results
+        .iter()
+        .filter(|v| code(v) == Some("BUDGET_EXCEEDED"))
+        .count();
+    assert_eq!(
+        (ok, refused),
+        (33, 17),
+        "{:?}",
+        results.iter().filter_map(|v| code(v)).collect::<Vec<_>>()
+    );
+    let d = app
+        .ok(
+            Some(&s.admin),
+            "query($c:ID!){campaign(id:$c){budget progress{committed}}}",
+            json!({"c": s.campaign}),
+        )
+        .await;
     assert_eq!(d["campaign"]["progress"]["committed"], "9900.00");
     use sea_orm::EntityTrait;
-    let c = entities::campaign::Entity::find_by_id(s.campaign.parse::<i64>().unwrap()).one(&app.db).await.unwrap().unwrap();
+    let c = entities::campaign::Entity::find_by_id(s.campaign.parse::<i64>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.committed_fen, 990000);
     assert!(c.committed_fen <= c.budget_fen);
 }
@@ -258,8 +473,19 @@ async fn sixteen_concurrent_plans_for_one_recipient_leave_one() {
     });
     let results = futures::future::join_all(calls).await;
     assert_eq!(results.iter().filter(|v| v.get("errors").is_none()).count(), 1);
-    assert!(results.iter().filter(|v| v.get("errors").is_some()).all(|v| code(v) == Some("CONFLICT")));
-    let d = app.ok(Some(&s.admin), "query($c:ID!){disbursements(campaignId:$c){totalCount}}", json!({"c": s.campaign})).await;
+    assert!(
+        results
+            .iter()
+            .filter(|v| v.get("errors").is_some())
+            .all(|v| code(v) == Some("CONFLICT"))
+    );
+    let d = app
+        .ok(
+            Some(&s.admin),
+            "query($c:ID!){disbursements(campaignId:$c){totalCount}}",
+            json!({"c": s.campaign}),
+        )
+        .await;
     assert_eq!(d["disbursements"]["totalCount"], 1);
 }
 
@@ -267,12 +493,16 @@ async fn sixteen_concurrent_plans_for_one_recipient_leave_one() {
 async fn the_annual_cap_counts_every_campaign_of_the_year() {
     let app = TestApp::spawn_with(&[("SONGNUAN_ANNUAL_CAP", "600.00")]).await;
     let s = setup(&app, "150000.00", 1).await;
-    app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "500", "y1")).await;
+    app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "500", "y1"))
+        .await;
     // the same person in a second campaign of 2025
     let s2 = setup_second(&app, &s).await;
-    let v = app.gql(Some(&s.caseworker), DISBURSE, cash(&s2, "200", "y2")).await;
+    let v = app
+        .gql(Some(&s.caseworker), DISBURSE, cash(&s2, "200", "y2"))
+        .await;
     assert_eq!(code(&v), Some("OVER_STANDARD"), "{v}");
-    app.ok(Some(&s.caseworker), DISBURSE, cash(&s2, "100", "y3")).await;
+    app.ok(Some(&s.caseworker), DISBURSE, cash(&s2, "100", "y3"))
+        .await;
 }
 
 async fn setup_second(app: &TestApp, s: &Setup) -> String {
@@ -288,7 +518,12 @@ async fn setup_second(app: &TestApp, s: &Setup) -> String {
         .unwrap()
         .to_string();
     app.add_category(&s.admin, &c, "HARDSHIP").await;
-    app.ok(Some(&s.admin), "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}", json!({"id": c})).await;
+    app.ok(
+        Some(&s.admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
+        json!({"id": c}),
+    )
+    .await;
     let r = app
         .ok(
             Some(&s.caseworker),
@@ -299,10 +534,25 @@ async fn setup_second(app: &TestApp, s: &Setup) -> String {
         .as_str()
         .unwrap()
         .to_string();
-    app.ok(Some(&s.caseworker), "mutation($id:ID!){verifyRecipient(id:$id,method:DATA_CHECK){id}}", json!({"id": r})).await;
-    app.ok(Some(&s.admin), "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}", json!({"id": c})).await;
+    app.ok(
+        Some(&s.caseworker),
+        "mutation($id:ID!){verifyRecipient(id:$id,method:DATA_CHECK){id}}",
+        json!({"id": r}),
+    )
+    .await;
+    app.ok(
+        Some(&s.admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
+        json!({"id": c}),
+    )
+    .await;
     app.fund(&s.finance, &c, "1000.00").await;
-    app.ok(Some(&s.admin), "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}", json!({"id": c})).await;
+    app.ok(
+        Some(&s.admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
+        json!({"id": c}),
+    )
+    .await;
     r
 }
 
@@ -311,10 +561,22 @@ async fn the_provincial_platform_enters_with_its_api_token() {
     let app = TestApp::spawn().await;
     let s = setup(&app, "150000.00", 1).await;
     let root = app.root_org(&s.admin).await;
-    let d = app.ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "500", "p1")).await;
+    let d = app
+        .ok(Some(&s.caseworker), DISBURSE, cash(&s.recipients[0], "500", "p1"))
+        .await;
     let id = d["disburse"]["id"].as_str().unwrap().to_string();
-    app.ok(Some(&s.finance), "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}", json!({"ids": [id]})).await;
-    app.ok(Some(&s.finance), "mutation($id:ID!){markPaid(id:$id,bankReference:\"B\",paidOn:\"2026-11-20\"){id}}", json!({"id": id})).await;
+    app.ok(
+        Some(&s.finance),
+        "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}",
+        json!({"ids": [id]}),
+    )
+    .await;
+    app.ok(
+        Some(&s.finance),
+        "mutation($id:ID!){markPaid(id:$id,bankReference:\"B\",paidOn:\"2026-11-20\"){id}}",
+        json!({"id": id}),
+    )
+    .await;
     let uid = app
         .ok(
             Some(&s.admin),
@@ -327,7 +589,11 @@ async fn the_provincial_platform_enters_with_its_api_token() {
         .to_string();
     let exp = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
     let token = app
-        .ok(Some(&s.admin), "mutation($u:ID!,$e:DateTime!){createApiToken(userId:$u,name:\"省平台\",expiresAt:$e){token}}", json!({"u": uid, "e": exp}))
+        .ok(
+            Some(&s.admin),
+            "mutation($u:ID!,$e:DateTime!){createApiToken(userId:$u,name:\"省平台\",expiresAt:$e){token}}",
+            json!({"u": uid, "e": exp}),
+        )
         .await["createApiToken"]["token"]
         .as_str()
         .unwrap()
@@ -338,10 +604,23 @@ async fn the_provincial_platform_enters_with_its_api_token() {
     assert_eq!(d["disbursements"]["totalCount"], 1);
     // 2026-11-20 + 30 working days: the walk ends in 2027, a year the calendar does not know yet
     // (weekends only, so 2027-01-01 counts) — the deadline is provisional
-    assert_eq!(d["disbursements"]["edges"][0]["node"]["entryDeadline"], "2027-01-01");
-    assert_eq!(d["disbursements"]["edges"][0]["node"]["entryDeadlineProvisional"], true);
-    app.ok(Some(&token), "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"YN-1\"){id}}", json!({"ids": [id]})).await;
+    assert_eq!(
+        d["disbursements"]["edges"][0]["node"]["entryDeadline"],
+        "2027-01-01"
+    );
+    assert_eq!(
+        d["disbursements"]["edges"][0]["node"]["entryDeadlineProvisional"],
+        true
+    );
+    app.ok(
+        Some(&token),
+        "mutation($ids:[ID!]!){markEntered(ids:$ids,provincialRef:\"YN-1\"){id}}",
+        json!({"ids": [id]}),
+    )
+    .await;
     // the platform cannot plan or pay
-    let v = app.gql(Some(&token), DISBURSE, cash(&s.recipients[0], "1", "p2")).await;
+    let v = app
+        .gql(Some(&token), DISBURSE, cash(&s.recipients[0], "1", "p2"))
+        .await;
     assert_eq!(code(&v), Some("FORBIDDEN"));
 }

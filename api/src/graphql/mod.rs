@@ -2,6 +2,7 @@
 //! audit), merged into the roots here, with the request limits and context helpers.
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod campaigns;
 pub mod enums;
 pub mod errors;
@@ -13,6 +14,7 @@ pub mod procurement;
 pub mod recipients;
 pub mod scalars;
 pub mod users;
+pub mod visits;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use domain::{Actor, DomainError, Scope, Services};
@@ -29,6 +31,8 @@ pub struct QueryRoot(
     recipients::RecipientQuery,
     funds::FundsQuery,
     procurement::ProcurementQuery,
+    calendar::CalendarQuery,
+    visits::VisitQuery,
     audit::AuditQuery,
 );
 
@@ -42,6 +46,8 @@ pub struct MutationRoot(
     recipients::RecipientMutation,
     funds::FundsMutation,
     procurement::ProcurementMutation,
+    calendar::CalendarMutation,
+    visits::VisitMutation,
 );
 
 pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

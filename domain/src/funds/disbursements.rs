@@ -46,10 +46,16 @@ impl DStatus {
 impl FromStr for DStatus {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        [DStatus::Planned, DStatus::Approved, DStatus::Paid, DStatus::Confirmed, DStatus::Cancelled]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(())
+        [
+            DStatus::Planned,
+            DStatus::Approved,
+            DStatus::Paid,
+            DStatus::Confirmed,
+            DStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or(())
     }
 }
 
@@ -113,7 +119,9 @@ fn require_stage(c: &campaign::Model, allowed: &[Stage], what: &str) -> DomainRe
     if allowed.contains(&s) {
         Ok(())
     } else {
-        Err(DomainError::InvalidStage(format!("项目处于“{}”阶段，不能{what}", s.label()).into()))
+        Err(DomainError::InvalidStage(
+            format!("项目处于“{}”阶段，不能{what}", s.label()).into(),
+        ))
     }
 }
 
@@ -127,7 +135,12 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
     if amount == Money::ZERO {
         return Err(DomainError::validation("amount", "发放金额必须大于 0"));
     }
-    let items = r.items.as_deref().map(str::trim).filter(|i| !i.is_empty()).map(String::from);
+    let items = r
+        .items
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(String::from);
     if items.as_ref().is_some_and(|i| i.chars().count() > 500) {
         return Err(DomainError::validation("items", "物资说明不能超过 500 个字符"));
     }
@@ -135,7 +148,10 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         return Err(DomainError::validation("items", "实物慰问必须写明发放的物资"));
     }
     if r.kind == DKind::Cash && r.contract_line_id.is_some() {
-        return Err(DomainError::validation("contractLineId", "现金慰问不对应采购合同"));
+        return Err(DomainError::validation(
+            "contractLineId",
+            "现金慰问不对应采购合同",
+        ));
     }
     let hash = request_hash(&r, amount, &items);
     let mut change = Change::begin(&s.db, Some(actor), "disburse").await?;
@@ -155,7 +171,10 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
     let campaign = campaigns::find_visible(change.txn(), actor, rec.campaign_id).await?;
     require_stage(&campaign, &[Stage::Distribution], "计划发放")?;
     if recipients::status_of(&rec) != Status::Verified {
-        return Err(DomainError::validation("recipientId", "慰问对象尚未审核通过（VERIFIED）"));
+        return Err(DomainError::validation(
+            "recipientId",
+            "慰问对象尚未审核通过（VERIFIED）",
+        ));
     }
     let category = category::Entity::find_by_id(rec.category_id)
         .one(change.txn())
@@ -163,7 +182,12 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         .ok_or_else(|| DomainError::not_found("类别"))?;
     if amount.fen() > category.standard_fen {
         return Err(DomainError::OverStandard(
-            format!("超过“{}”的慰问标准 {} 元（无超标准发放）", category.name, Money::from_fen(category.standard_fen)).into(),
+            format!(
+                "超过“{}”的慰问标准 {} 元（无超标准发放）",
+                category.name,
+                Money::from_fen(category.standard_fen)
+            )
+            .into(),
         ));
     }
     let active = disbursement::Entity::find()
@@ -220,7 +244,12 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         }
     })?;
     change
-        .record("Disbursement", Some(created.id.to_string()), None, Some(&snapshot(&created)))
+        .record(
+            "Disbursement",
+            Some(created.id.to_string()),
+            None,
+            Some(&snapshot(&created)),
+        )
         .await?;
     change.commit().await?;
     Ok(created)
@@ -234,10 +263,15 @@ async fn check_annual_cap<C: ConnectionTrait>(
     amount: Money,
     cap: Money,
 ) -> DomainResult<()> {
-    let Some(index) = &rec.id_number_index else { return Ok(()) };
+    let Some(index) = &rec.id_number_index else {
+        return Ok(());
+    };
     let already: Option<Option<i64>> = disbursement::Entity::find()
         .select_only()
-        .column_as(Expr::cust("CAST(COALESCE(SUM(disbursements.amount_fen), 0) AS BIGINT)"), "total")
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(disbursements.amount_fen), 0) AS BIGINT)"),
+            "total",
+        )
         .filter(disbursement::Column::Status.ne(DStatus::Cancelled.as_str()))
         .filter(
             disbursement::Column::RecipientId.in_subquery(
@@ -246,9 +280,12 @@ async fn check_annual_cap<C: ConnectionTrait>(
                     .from(recipient::Entity)
                     .inner_join(
                         campaign::Entity,
-                        Expr::col((campaign::Entity, campaign::Column::Id)).equals((recipient::Entity, recipient::Column::CampaignId)),
+                        Expr::col((campaign::Entity, campaign::Column::Id))
+                            .equals((recipient::Entity, recipient::Column::CampaignId)),
                     )
-                    .and_where(Expr::col((recipient::Entity, recipient::Column::IdNumberIndex)).eq(index.as_str()))
+                    .and_where(
+                        Expr::col((recipient::Entity, recipient::Column::IdNumberIndex)).eq(index.as_str()),
+                    )
                     .and_where(Expr::col((campaign::Entity, campaign::Column::Year)).eq(campaign.year))
                     .to_owned(),
             ),
@@ -259,13 +296,21 @@ async fn check_annual_cap<C: ConnectionTrait>(
     let total = already.flatten().unwrap_or(0) + amount.fen();
     if total > cap.fen() {
         return Err(DomainError::OverStandard(
-            format!("超过年度个人帮扶上限 {cap} 元（本年度已发放 {} 元）", Money::from_fen(total - amount.fen())).into(),
+            format!(
+                "超过年度个人帮扶上限 {cap} 元（本年度已发放 {} 元）",
+                Money::from_fen(total - amount.fen())
+            )
+            .into(),
         ));
     }
     Ok(())
 }
 
-async fn load_for_update<C: ConnectionTrait>(db: &C, actor: &Actor, id: i64) -> DomainResult<(disbursement::Model, campaign::Model)> {
+async fn load_for_update<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+) -> DomainResult<(disbursement::Model, campaign::Model)> {
     let d = disbursement::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -292,7 +337,9 @@ pub async fn approve(s: &Services, actor: &Actor, ids: &[i64]) -> DomainResult<V
             return Err(wrong_state(&before, "审核"));
         }
         if before.planned_by == actor.user_id {
-            return Err(DomainError::Forbidden("不能审核自己计划的发放（审核与经办分离）".into()));
+            return Err(DomainError::Forbidden(
+                "不能审核自己计划的发放（审核与经办分离）".into(),
+            ));
         }
         let mut am: disbursement::ActiveModel = before.clone().into();
         am.status = Set(DStatus::Approved.as_str().into());
@@ -300,7 +347,12 @@ pub async fn approve(s: &Services, actor: &Actor, ids: &[i64]) -> DomainResult<V
         am.updated_at = Set(change.now());
         let after = am.update(change.txn()).await?;
         change
-            .record("Disbursement", Some(id.to_string()), Some(&snapshot(&before)), Some(&snapshot(&after)))
+            .record(
+                "Disbursement",
+                Some(id.to_string()),
+                Some(&snapshot(&before)),
+                Some(&snapshot(&after)),
+            )
             .await?;
         out.push(after);
     }
@@ -357,7 +409,12 @@ pub async fn mark_paid(
     am.updated_at = Set(change.now());
     let after = am.update(change.txn()).await?;
     change
-        .record("Disbursement", Some(id.to_string()), Some(&snapshot(&before)), Some(&snapshot(&after)))
+        .record(
+            "Disbursement",
+            Some(id.to_string()),
+            Some(&snapshot(&before)),
+            Some(&snapshot(&after)),
+        )
         .await?;
     // Goods from a contract were paid through the contract's own ledger entry.
     if after.contract_line_id.is_none() {
@@ -377,7 +434,12 @@ pub async fn mark_paid(
     Ok(after)
 }
 
-pub async fn confirm_receipt(s: &Services, actor: &Actor, id: i64, confirmed_on: NaiveDate) -> DomainResult<disbursement::Model> {
+pub async fn confirm_receipt(
+    s: &Services,
+    actor: &Actor,
+    id: i64,
+    confirmed_on: NaiveDate,
+) -> DomainResult<disbursement::Model> {
     actor.require(Permission::ConfirmReceipts)?;
     let mut change = Change::begin(&s.db, Some(actor), "confirmReceipt").await?;
     let (before, campaign) = load_for_update(change.txn(), actor, id).await?;
@@ -394,7 +456,12 @@ pub async fn confirm_receipt(s: &Services, actor: &Actor, id: i64, confirmed_on:
     am.updated_at = Set(change.now());
     let after = am.update(change.txn()).await?;
     change
-        .record("Disbursement", Some(id.to_string()), Some(&snapshot(&before)), Some(&snapshot(&after)))
+        .record(
+            "Disbursement",
+            Some(id.to_string()),
+            Some(&snapshot(&before)),
+            Some(&snapshot(&after)),
+        )
         .await?;
     change.commit().await?;
     Ok(after)
@@ -420,7 +487,12 @@ pub async fn cancel(s: &Services, actor: &Actor, id: i64, reason: &str) -> Domai
     am.updated_at = Set(change.now());
     let after = am.update(change.txn()).await?;
     change
-        .record("Disbursement", Some(id.to_string()), Some(&snapshot(&before)), Some(&snapshot(&after)))
+        .record(
+            "Disbursement",
+            Some(id.to_string()),
+            Some(&snapshot(&before)),
+            Some(&snapshot(&after)),
+        )
         .await?;
     change.commit().await?;
     Ok(after)
@@ -428,7 +500,12 @@ pub async fn cancel(s: &Services, actor: &Actor, id: i64, reason: &str) -> Domai
 
 /// Entry into the provincial platform (by the help centre or the platform itself). Repeating
 /// a call with the same reference changes nothing; another reference is a conflict.
-pub async fn mark_entered(s: &Services, actor: &Actor, ids: &[i64], provincial_ref: &str) -> DomainResult<Vec<disbursement::Model>> {
+pub async fn mark_entered(
+    s: &Services,
+    actor: &Actor,
+    ids: &[i64],
+    provincial_ref: &str,
+) -> DomainResult<Vec<disbursement::Model>> {
     actor.require(Permission::MarkEntered)?;
     check_batch(ids)?;
     let provincial_ref = clean("provincialRef", provincial_ref, 100)?;
@@ -444,7 +521,9 @@ pub async fn mark_entered(s: &Services, actor: &Actor, ids: &[i64], provincial_r
                 out.push(before);
                 continue;
             }
-            return Err(DomainError::Conflict(format!("发放记录 #{id} 已以另一编号录入").into()));
+            return Err(DomainError::Conflict(
+                format!("发放记录 #{id} 已以另一编号录入").into(),
+            ));
         }
         let mut am: disbursement::ActiveModel = before.clone().into();
         am.entered_at = Set(Some(change.now()));
@@ -452,7 +531,12 @@ pub async fn mark_entered(s: &Services, actor: &Actor, ids: &[i64], provincial_r
         am.updated_at = Set(change.now());
         let after = am.update(change.txn()).await?;
         change
-            .record("Disbursement", Some(id.to_string()), Some(&snapshot(&before)), Some(&snapshot(&after)))
+            .record(
+                "Disbursement",
+                Some(id.to_string()),
+                Some(&snapshot(&before)),
+                Some(&snapshot(&after)),
+            )
             .await?;
         out.push(after);
     }
@@ -534,14 +618,24 @@ pub async fn list(
         Some(false) => cond = cond.add(overdue_condition(today).not()),
         None => {}
     }
-    let total = disbursement::Entity::find().filter(cond.clone()).count(&s.db).await?;
+    let total = disbursement::Entity::find()
+        .filter(cond.clone())
+        .count(&s.db)
+        .await?;
     let mut q = disbursement::Entity::find().filter(cond);
     if let Some(a) = after {
         q = q.filter(disbursement::Column::Id.gt(a));
     }
-    let mut items = q.order_by_asc(disbursement::Column::Id).limit(limit + 1).all(&s.db).await?;
+    let mut items = q
+        .order_by_asc(disbursement::Column::Id)
+        .limit(limit + 1)
+        .all(&s.db)
+        .await?;
     let has_next = items.len() as u64 > limit;
     items.truncate(limit as usize);
-    Ok(Page { items, has_next, total })
+    Ok(Page {
+        items,
+        has_next,
+        total,
+    })
 }
-
