@@ -283,13 +283,15 @@ async fn distribute(
     let funding = crate::money::Money::parse("funding_amount", &d.funding_amount)?;
     ledger::book(
         change,
-        campaign.id,
-        funding.fen(),
-        ledger::EntryKind::Funding,
-        &d.funding_reference,
-        d.funding_received_on,
-        None,
-        0,
+        ledger::Booking {
+            campaign_id: campaign.id,
+            amount_fen: funding.fen(),
+            kind: ledger::EntryKind::Funding,
+            reference: &d.funding_reference,
+            booked_on: d.funding_received_on,
+            source_id: None,
+            created_by: 0,
+        },
     )
     .await?;
     let recipients = recipient::Entity::find()
@@ -350,13 +352,15 @@ async fn distribute(
     budget::commit(change, campaign.id, total).await?;
     ledger::book(
         change,
-        campaign.id,
-        -total,
-        ledger::EntryKind::ContractPayment,
-        &d.contract_reference,
-        d.contract_delivery_date,
-        Some(k.id),
-        0,
+        ledger::Booking {
+            campaign_id: campaign.id,
+            amount_fen: -total,
+            kind: ledger::EntryKind::ContractPayment,
+            reference: &d.contract_reference,
+            booked_on: d.contract_delivery_date,
+            source_id: Some(k.id),
+            created_by: 0,
+        },
     )
     .await?;
     let calendar = crate::calendar_store::load(change.txn()).await?;
@@ -402,15 +406,17 @@ async fn distribute(
         .await?;
         if !is_goods {
             ledger::book(
-                change,
-                campaign.id,
-                -row.amount_fen,
-                ledger::EntryKind::Disbursement,
-                &bank_reference,
-                d.paid_on,
-                Some(row.id),
-                0,
-            )
+        change,
+        ledger::Booking {
+            campaign_id: campaign.id,
+            amount_fen: -row.amount_fen,
+            kind: ledger::EntryKind::Disbursement,
+            reference: &bank_reference,
+            booked_on: d.paid_on,
+            source_id: Some(row.id),
+            created_by: 0,
+        },
+    )
             .await?;
         }
     }

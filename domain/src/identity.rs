@@ -179,7 +179,7 @@ mod tests {
             IdNumber::parse("11010519491231002x").unwrap().as_str(),
             "11010519491231002X"
         );
-        assert_eq!(id_check_char("44052419800101001"), Some('4'));
+        assert_eq!(id_check_char("44052419800101001"), Some('3'));
         for bad in [
             "110105194912310021",  // wrong check digit
             "11010519491231002",   // 17 chars

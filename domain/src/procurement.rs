@@ -624,13 +624,15 @@ pub async fn pay_contract(
     budget::commit(&change, campaign.id, amount.fen()).await?;
     ledger::book(
         &mut change,
-        campaign.id,
-        -amount.fen(),
-        ledger::EntryKind::ContractPayment,
-        &reference,
-        paid_on,
-        Some(before.id),
-        actor.user_id,
+        ledger::Booking {
+            campaign_id: campaign.id,
+            amount_fen: -amount.fen(),
+            kind: ledger::EntryKind::ContractPayment,
+            reference: &reference,
+            booked_on: paid_on,
+            source_id: Some(before.id),
+            created_by: actor.user_id,
+        },
     )
     .await?;
     let after = contract::Entity::find_by_id(before.id)

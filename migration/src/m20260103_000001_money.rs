@@ -150,6 +150,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // Foreign keys are not indexed by PostgreSQL on its own.
+        m.create_index(Index::create().name("ix_contracts_campaign").table(Contracts::Table).col(Contracts::CampaignId).to_owned()).await?;
+        m.create_index(Index::create().name("ix_contract_lines_contract").table(ContractLines::Table).col(ContractLines::ContractId).to_owned()).await?;
+        m.create_index(Index::create().name("ix_deliveries_line").table(Deliveries::Table).col(Deliveries::ContractLineId).to_owned()).await?;
+
         m.create_table(
             Table::create()
                 .table(CalendarDays::Table)

@@ -68,9 +68,8 @@ pub struct VisitInput {
 fn recipient_ids(ids: &[ID]) -> ApiResult<Vec<i64>> {
     ids.iter()
         .map(|id| {
-            domain::pagination::parse_id(id.as_str(), "慰问对象").map_err(|_| {
-                DomainError::validation("recipientIds", "走访对象须为本项目的慰问对象").into()
-            })
+            domain::pagination::parse_id(id.as_str(), "慰问对象")
+                .map_err(|_| DomainError::validation("recipientIds", "走访对象须为本项目的慰问对象").into())
         })
         .collect()
 }

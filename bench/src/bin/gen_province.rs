@@ -30,6 +30,9 @@ struct Args {
     counties: u32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Also make one campaign in REVIEW with this many paid disbursements (progress benchmark).
+    #[arg(long, default_value_t = 100_000)]
+    disbursed: u32,
 }
 
 #[tokio::main]
@@ -137,7 +140,8 @@ async fn main() -> anyhow::Result<()> {
             let c = campaign::ActiveModel {
                 name: Set(format!("{}{}年元旦春节送温暖活动", county.name, year)),
                 year: Set(*year),
-                budget_fen: Set(15_000_000),
+                // Generous budgets: the disburse benchmark must meet the guard, not exhaust it.
+                budget_fen: Set(per_campaign as i64 * 50_000 + 100_000_000),
                 stage: Set(if yi < 2 { "CLOSED" } else { "SCREENING" }.into()),
                 starts_on: Set(NaiveDate::from_ymd_opt(*year, 1, 10).unwrap()),
                 deadline: Set(NaiveDate::from_ymd_opt(*year, 1, 28).unwrap()),

@@ -30,17 +30,29 @@ impl EntryKind {
     }
 }
 
-/// Books one entry inside an open change and audits it. `amount_fen` is signed.
-pub async fn book(
-    change: &mut Change,
-    campaign_id: i64,
-    amount_fen: i64,
-    kind: EntryKind,
-    reference: &str,
-    booked_on: NaiveDate,
-    source_id: Option<i64>,
-    created_by: i64,
-) -> DomainResult<ledger_entry::Model> {
+/// One ledger entry to book. `amount_fen` is signed: + funding, − spending.
+pub struct Booking<'a> {
+    pub campaign_id: i64,
+    pub amount_fen: i64,
+    pub kind: EntryKind,
+    pub reference: &'a str,
+    pub booked_on: NaiveDate,
+    /// The disbursement or contract the money moved for.
+    pub source_id: Option<i64>,
+    pub created_by: i64,
+}
+
+/// Books one entry inside an open change and audits it.
+pub async fn book(change: &mut Change, b: Booking<'_>) -> DomainResult<ledger_entry::Model> {
+    let Booking {
+        campaign_id,
+        amount_fen,
+        kind,
+        reference,
+        booked_on,
+        source_id,
+        created_by,
+    } = b;
     let entry = ledger_entry::ActiveModel {
         campaign_id: Set(campaign_id),
         amount_fen: Set(amount_fen),
@@ -96,13 +108,15 @@ pub async fn record_funding(
     }
     let entry = book(
         &mut change,
-        campaign.id,
-        amount.fen(),
-        EntryKind::Funding,
-        &reference,
-        received_on,
-        None,
-        actor.user_id,
+        Booking {
+            campaign_id: campaign.id,
+            amount_fen: amount.fen(),
+            kind: EntryKind::Funding,
+            reference: &reference,
+            booked_on: received_on,
+            source_id: None,
+            created_by: actor.user_id,
+        },
     )
     .await?;
     change.commit().await?;
@@ -138,12 +152,10 @@ pub async fn reverse(
     }
     // Funding may only be reversed while what remains still covers what is committed.
     let balance = balance_fen(change.txn(), original.campaign_id).await?;
-    let campaign = campaigns::find_visible(change.txn(), actor, original.campaign_id).await?;
-    let _ = campaign;
     if balance - original.amount_fen < 0 {
         return Err(DomainError::Conflict("冲销后台账余额将为负".into()));
     }
-    let mut entry: ledger_entry::ActiveModel = ledger_entry::ActiveModel {
+    let entry = ledger_entry::ActiveModel {
         campaign_id: Set(original.campaign_id),
         amount_fen: Set(-original.amount_fen),
         kind: Set(EntryKind::Reversal.as_str().into()),
@@ -154,9 +166,9 @@ pub async fn reverse(
         created_by: Set(actor.user_id),
         created_at: Set(change.now()),
         ..Default::default()
-    };
-    entry.id = sea_orm::ActiveValue::NotSet;
-    let entry = entry.insert(change.txn()).await?;
+    }
+    .insert(change.txn())
+    .await?;
     change
         .record(
             "LedgerEntry",

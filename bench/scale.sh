@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Province-scale benchmarks on PostgreSQL with the release binaries:
+#  1. fills a database with 16 prefectures, 129 counties and ~1M recipients (gen_province),
+#  2. recipients(first:50) with category, nominatedBy and disbursements at 50 connections (wrk),
+#  3. import of a 100k-row xlsx through importRecipients,
+#  4. disburse at 50 connections (budget guard on),
+#  5. campaign{progress} on a campaign of 100k disbursements.
+#
+#   bash bench/scale.sh                       # RECIPIENTS=1000000 DURATION=20s
+#   RECIPIENTS=200000 bash bench/scale.sh     # a quicker run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RECIPIENTS=${RECIPIENTS:-1000000}
+DURATION=${DURATION:-20s}
+PORT=${PORT:-18090}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+DB=songnuan_bench_scale
+URL="http://127.0.0.1:$PORT/graphql"
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release -q -p api -p songnuan-bench
+
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+psql "$PG/postgres" -qc "CREATE DATABASE $DB"
+export DATABASE_URL="$PG/$DB?sslmode=disable"
+export SONGNUAN_SECRET=bench-secret-bench-secret-bench-secret-0001
+export SONGNUAN_ADMIN_PASSWORD=bench-admin-pass
+export SONGNUAN_DATA_DIR=$(mktemp -d)
+export SONGNUAN_LISTEN=127.0.0.1:$PORT
+export SONGNUAN_DB_MAX_CONNECTIONS=${SONGNUAN_DB_MAX_CONNECTIONS:-32}
+export RUST_LOG=warn
+
+start=$(date +%s)
+./target/release/gen_province --recipients "$RECIPIENTS" | tail -3
+echo "data set generated in $(( $(date +%s) - start )) s"
+psql "$PG/$DB" -qc "VACUUM ANALYZE"
+
+./target/release/api > /tmp/songnuan-bench-scale.log 2>&1 &
+API_PID=$!
+trap 'kill $API_PID 2>/dev/null || true; wait $API_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+
+gql() { curl -fs "$URL" -H 'content-type: application/json' ${TOKEN:+-H "authorization: Bearer $TOKEN"} -d "$1"; }
+TOKEN=$(gql '{"query":"mutation{login(username:\"admin\",password:\"bench-admin-pass\"){token}}"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+export TOKEN
+CAMPAIGN=$(gql '{"query":"{campaigns(year:2025){id stage}}"}' | grep -o '"id":"[0-9]*","stage":"SCREENING"' | head -1 | sed 's/"id":"\([0-9]*\)".*/\1/')
+echo "campaign for reads/imports: $CAMPAIGN"
+
+summary() {
+  printf '%-44s %10s req/s   p50 %-9s p99 %-9s\n' "$1" \
+    "$(awk '/Requests\/sec/ {print $2}' <<<"$2")" "$(awk '$1=="50%" {print $2}' <<<"$2")" "$(awk '$1=="99%" {print $2}' <<<"$2")"
+}
+
+OUT=$(BENCH_TOKEN=$TOKEN BENCH_CAMPAIGN=$CAMPAIGN wrk -t1 -c50 -d"$DURATION" --latency -s bench/recipients.lua "$URL")
+summary "recipients(first:50){category nominatedBy disbursements}" "$OUT"
+
+# import: 100k rows nominated by an organisation of that campaign's county
+ORG=$(psql "$PG/$DB" -Atc "SELECT o.name FROM campaigns c JOIN organizations o ON o.id = c.organization_id WHERE c.id = $CAMPAIGN")
+XLSX=$(mktemp --suffix .xlsx)
+./target/release/gen_import --rows 100000 --org "$ORG" "$XLSX" >/dev/null
+ops="{\"query\":\"mutation(\$c:ID!,\$f:Upload!){importRecipients(campaignId:\$c,file:\$f){imported rejected}}\",\"variables\":{\"c\":\"$CAMPAIGN\",\"f\":null}}"
+t0=$(date +%s.%N)
+RES=$(curl -fs "$URL" -H "authorization: Bearer $TOKEN" -F "operations=$ops" -F 'map={"0":["variables.f"]}' -F "0=@$XLSX")
+t1=$(date +%s.%N)
+printf '%-44s %10.2f s   (%s, %s KB)\n' "importRecipients 100k-row xlsx" "$(echo "$t1 - $t0" | bc)" "$(echo "$RES" | grep -o '"imported":[0-9]*,"rejected":[0-9]*')" "$(( $(stat -c %s "$XLSX") / 1024 ))"
+
+# disburse: move the campaign to DISTRIBUTION (the import's rows stay NOMINATED, the
+# generated ones are 90% VERIFIED) and plan a disbursement for each verified recipient
+gql "{\"query\":\"mutation{advanceCampaign(id:\\\"$CAMPAIGN\\\",to:PROCUREMENT){stage}}\"}" >/dev/null
+gql "{\"query\":\"mutation{recordFunding(campaignId:\\\"$CAMPAIGN\\\",amount:\\\"1000000.00\\\",reference:\\\"bench\\\",receivedOn:\\\"2025-01-10\\\"){id}}\"}" >/dev/null
+gql "{\"query\":\"mutation{advanceCampaign(id:\\\"$CAMPAIGN\\\",to:DISTRIBUTION){stage}}\"}" >/dev/null
+IDS=$(mktemp)
+psql "$PG/$DB" -Atc "SELECT id FROM recipients WHERE campaign_id = $CAMPAIGN AND status = 'VERIFIED' ORDER BY id" > "$IDS"
+CW=$(gql '{"query":"mutation{createUser(input:{username:\"benchcw\",password:\"bench-pass-1\",displayName:\"cw\",roles:[CASEWORKER],organizationId:\"1\"}){id}}"}' >/dev/null;
+     TOKEN= gql '{"query":"mutation{login(username:\"benchcw\",password:\"bench-pass-1\"){token}}"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+OUT=$(BENCH_TOKEN=$CW BENCH_IDS=$IDS wrk -t1 -c50 -d${DISBURSE_DURATION:-4s} --latency -s bench/disburse.lua "$URL")
+summary "disburse (budget guard, audit chain)" "$OUT"
+echo "  verified recipients available: $(wc -l < "$IDS"); planned now: $(psql "$PG/$DB" -Atc "SELECT COUNT(*) FROM disbursements WHERE campaign_id = $CAMPAIGN")"
+
+# progress over 100k disbursements
+BIG=$(psql "$PG/$DB" -Atc "SELECT id FROM campaigns WHERE name LIKE '%大规模发放基准项目' LIMIT 1")
+q="{\"query\":\"{campaign(id:\\\"$BIG\\\"){progress{plannedRecipients servedRecipients committed spent executionRate entryOverdue}}}\"}"
+gql "$q" >/dev/null
+for i in $(seq 1 20); do
+  curl -s -o /dev/null -w '%{time_total}\n' "$URL" -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d "$q"
+done | sort -n | awk '{a[NR]=$1} END {printf "%-44s p50 %.1f ms   max %.1f ms   (%d requests)\n", "campaign{progress} on 100k disbursements", a[int(NR/2)]*1000, a[NR]*1000, NR}'
+echo "$(gql "$q" | head -c 300)"
