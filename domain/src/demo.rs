@@ -406,17 +406,17 @@ async fn distribute(
         .await?;
         if !is_goods {
             ledger::book(
-        change,
-        ledger::Booking {
-            campaign_id: campaign.id,
-            amount_fen: -row.amount_fen,
-            kind: ledger::EntryKind::Disbursement,
-            reference: &bank_reference,
-            booked_on: d.paid_on,
-            source_id: Some(row.id),
-            created_by: 0,
-        },
-    )
+                change,
+                ledger::Booking {
+                    campaign_id: campaign.id,
+                    amount_fen: -row.amount_fen,
+                    kind: ledger::EntryKind::Disbursement,
+                    reference: &bank_reference,
+                    booked_on: d.paid_on,
+                    source_id: Some(row.id),
+                    created_by: 0,
+                },
+            )
             .await?;
         }
     }

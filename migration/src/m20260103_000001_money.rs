@@ -151,9 +151,30 @@ impl MigrationTrait for Migration {
         .await?;
 
         // Foreign keys are not indexed by PostgreSQL on its own.
-        m.create_index(Index::create().name("ix_contracts_campaign").table(Contracts::Table).col(Contracts::CampaignId).to_owned()).await?;
-        m.create_index(Index::create().name("ix_contract_lines_contract").table(ContractLines::Table).col(ContractLines::ContractId).to_owned()).await?;
-        m.create_index(Index::create().name("ix_deliveries_line").table(Deliveries::Table).col(Deliveries::ContractLineId).to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("ix_contracts_campaign")
+                .table(Contracts::Table)
+                .col(Contracts::CampaignId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_contract_lines_contract")
+                .table(ContractLines::Table)
+                .col(ContractLines::ContractId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_deliveries_line")
+                .table(Deliveries::Table)
+                .col(Deliveries::ContractLineId)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -183,6 +204,14 @@ impl MigrationTrait for Migration {
                         .from(Visits::Table, Visits::CampaignId)
                         .to(Campaigns::Table, Campaigns::Id),
                 )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ix_visits_campaign")
+                .table(Visits::Table)
+                .col(Visits::CampaignId)
                 .to_owned(),
         )
         .await?;

@@ -75,6 +75,13 @@ impl Campaign {
     async fn policy_refs(&self) -> Vec<String> {
         domain::campaigns::policy_refs(&self.0)
     }
+    /// Visit limits (八项规定: 轻车简从); a visit above them is flagged.
+    async fn max_visit_participants(&self) -> Option<i32> {
+        self.0.max_visit_participants
+    }
+    async fn max_visit_vehicles(&self) -> Option<i32> {
+        self.0.max_visit_vehicles
+    }
     /// Working days allowed between payment and entry into the provincial platform.
     async fn entry_deadline_days(&self) -> i32 {
         self.0.entry_deadline_days

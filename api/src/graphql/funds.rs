@@ -3,8 +3,8 @@ use super::enums::{DisbursementKind, DisbursementStatus};
 use super::errors::ApiResult;
 use super::loaders::{Batched, RecipientLoader};
 use super::recipients::Recipient;
-use super::{actor, id_of, services};
 use super::scalars::{Date, Decimal};
+use super::{actor, id_of, services};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use domain::funds::disbursements::{self, DStatus};
@@ -231,7 +231,11 @@ impl FundsMutation {
             amount: input.amount.raw(),
             items: input.items,
             idempotency_key: input.idempotency_key,
-            contract_line_id: input.contract_line_id.as_ref().map(|l| id_of(l, "合同物资")).transpose()?,
+            contract_line_id: input
+                .contract_line_id
+                .as_ref()
+                .map(|l| id_of(l, "合同物资"))
+                .transpose()?,
         };
         Ok(Disbursement(disbursements::disburse(s, actor(ctx)?, req).await?))
     }
@@ -244,15 +248,33 @@ impl FundsMutation {
     }
 
     /// FINANCE: APPROVED only; sets the entry deadline.
-    async fn mark_paid(&self, ctx: &Context<'_>, id: ID, bank_reference: String, paid_on: Date) -> ApiResult<Disbursement> {
+    async fn mark_paid(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        bank_reference: String,
+        paid_on: Date,
+    ) -> ApiResult<Disbursement> {
         let s = services(ctx);
         Ok(Disbursement(
-            disbursements::mark_paid(s, actor(ctx)?, id_of(&id, "发放记录")?, &bank_reference, paid_on.0).await?,
+            disbursements::mark_paid(
+                s,
+                actor(ctx)?,
+                id_of(&id, "发放记录")?,
+                &bank_reference,
+                paid_on.0,
+            )
+            .await?,
         ))
     }
 
     /// CASEWORKER: 签字确认 of a PAID disbursement.
-    async fn confirm_receipt(&self, ctx: &Context<'_>, id: ID, confirmed_on: Date) -> ApiResult<Disbursement> {
+    async fn confirm_receipt(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        confirmed_on: Date,
+    ) -> ApiResult<Disbursement> {
         let s = services(ctx);
         Ok(Disbursement(
             disbursements::confirm_receipt(s, actor(ctx)?, id_of(&id, "发放记录")?, confirmed_on.0).await?,
@@ -260,7 +282,12 @@ impl FundsMutation {
     }
 
     /// Before payment only; releases the budget.
-    async fn cancel_disbursement(&self, ctx: &Context<'_>, id: ID, reason: String) -> ApiResult<Disbursement> {
+    async fn cancel_disbursement(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> ApiResult<Disbursement> {
         let s = services(ctx);
         Ok(Disbursement(
             disbursements::cancel(s, actor(ctx)?, id_of(&id, "发放记录")?, &reason).await?,
@@ -268,7 +295,12 @@ impl FundsMutation {
     }
 
     /// CASEWORKER or the provincial platform (INTEGRATION). Up to 500 ids.
-    async fn mark_entered(&self, ctx: &Context<'_>, ids: Vec<ID>, provincial_ref: String) -> ApiResult<Vec<Disbursement>> {
+    async fn mark_entered(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+        provincial_ref: String,
+    ) -> ApiResult<Vec<Disbursement>> {
         let s = services(ctx);
         let rows = disbursements::mark_entered(s, actor(ctx)?, &ids_of(&ids)?, &provincial_ref).await?;
         Ok(rows.into_iter().map(Disbursement).collect())
@@ -297,7 +329,12 @@ impl FundsMutation {
     }
 
     /// FINANCE: reverses a funding entry booked in error (an opposite entry is added).
-    async fn reverse_ledger_entry(&self, ctx: &Context<'_>, id: ID, reason: String) -> ApiResult<LedgerEntry> {
+    async fn reverse_ledger_entry(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> ApiResult<LedgerEntry> {
         let s = services(ctx);
         Ok(LedgerEntry(
             domain::funds::ledger::reverse(s, actor(ctx)?, id_of(&id, "台账条目")?, &reason).await?,

@@ -419,17 +419,17 @@ pub async fn mark_paid(
     // Goods from a contract were paid through the contract's own ledger entry.
     if after.contract_line_id.is_none() {
         ledger::book(
-        &mut change,
-        ledger::Booking {
-            campaign_id: campaign.id,
-            amount_fen: -after.amount_fen,
-            kind: ledger::EntryKind::Disbursement,
-            reference: &bank_reference,
-            booked_on: paid_on,
-            source_id: Some(after.id),
-            created_by: actor.user_id,
-        },
-    )
+            &mut change,
+            ledger::Booking {
+                campaign_id: campaign.id,
+                amount_fen: -after.amount_fen,
+                kind: ledger::EntryKind::Disbursement,
+                reference: &bank_reference,
+                booked_on: paid_on,
+                source_id: Some(after.id),
+                created_by: actor.user_id,
+            },
+        )
         .await?;
     }
     change.commit().await?;
