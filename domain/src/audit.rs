@@ -283,8 +283,6 @@ pub async fn list(
     after: Option<&str>,
 ) -> DomainResult<Page<audit_log::Model>> {
     actor.require(Permission::ReadAuditLog)?;
-    let limit = pagination::page_size(first)?;
-    let after = pagination::decode_cursor(after)?;
     let mut q = audit_log::Entity::find();
     if let Some(t) = &filter.target_type {
         q = q.filter(audit_log::Column::TargetType.eq(t.as_str()));
@@ -295,22 +293,7 @@ pub async fn list(
     if let Some(a) = &filter.action {
         q = q.filter(audit_log::Column::Action.eq(a.as_str()));
     }
-    let total = q.clone().count(db).await?;
-    if let Some(a) = after {
-        q = q.filter(audit_log::Column::Id.lt(a));
-    }
-    let mut items = q
-        .order_by_desc(audit_log::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let has_next = items.len() as u64 > limit;
-    items.truncate(limit as usize);
-    Ok(Page {
-        items,
-        has_next,
-        total,
-    })
+    pagination::fetch(db, q, audit_log::Column::Id, first, after, true).await
 }
 
 /// Count of entries, for tests and `/metrics`.

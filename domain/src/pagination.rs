@@ -31,6 +31,44 @@ pub fn decode_cursor(cursor: Option<&str>) -> DomainResult<Option<i64>> {
     Ok(Some(id))
 }
 
+/// Runs a filtered query as one page: the filter's total, then `first` rows after the cursor
+/// by id (newest first when `descending`), one extra row to know whether more follow.
+pub async fn fetch<E, C>(
+    db: &sea_orm::DatabaseConnection,
+    query: sea_orm::Select<E>,
+    id: C,
+    first: Option<i64>,
+    after: Option<&str>,
+    descending: bool,
+) -> DomainResult<Page<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Send + Sync,
+    C: sea_orm::ColumnTrait,
+{
+    use sea_orm::{PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    let limit = page_size(first)?;
+    let after = decode_cursor(after)?;
+    let total = query.clone().count(db).await?;
+    let mut q = query;
+    if let Some(a) = after {
+        q = q.filter(if descending { id.lt(a) } else { id.gt(a) });
+    }
+    q = if descending {
+        q.order_by_desc(id)
+    } else {
+        q.order_by_asc(id)
+    };
+    let mut items = q.limit(limit + 1).all(db).await?;
+    let has_next = items.len() as u64 > limit;
+    items.truncate(limit as usize);
+    Ok(Page {
+        items,
+        has_next,
+        total,
+    })
+}
+
 /// A page of rows with the flag the contract's `PageInfo.hasNextPage` needs.
 pub struct Page<T> {
     pub items: Vec<T>,

@@ -15,8 +15,8 @@ use chrono::NaiveDate;
 use entities::{campaign, category, disbursement, organization, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -571,8 +571,6 @@ pub async fn list(
     after: Option<&str>,
 ) -> DomainResult<Page<disbursement::Model>> {
     actor.require(Permission::ReadMoney)?;
-    let limit = pagination::page_size(first)?;
-    let after = pagination::decode_cursor(after)?;
     let campaign = campaigns::find_visible(&s.db, actor, campaign_id).await?;
     let mut cond = Condition::all().add(disbursement::Column::CampaignId.eq(campaign.id));
     if let Scope::Subtree(prefix) = actor.scope() {
@@ -620,24 +618,13 @@ pub async fn list(
         Some(false) => cond = cond.add(overdue_condition(today).not()),
         None => {}
     }
-    let total = disbursement::Entity::find()
-        .filter(cond.clone())
-        .count(&s.db)
-        .await?;
-    let mut q = disbursement::Entity::find().filter(cond);
-    if let Some(a) = after {
-        q = q.filter(disbursement::Column::Id.gt(a));
-    }
-    let mut items = q
-        .order_by_asc(disbursement::Column::Id)
-        .limit(limit + 1)
-        .all(&s.db)
-        .await?;
-    let has_next = items.len() as u64 > limit;
-    items.truncate(limit as usize);
-    Ok(Page {
-        items,
-        has_next,
-        total,
-    })
+    pagination::fetch(
+        &s.db,
+        disbursement::Entity::find().filter(cond),
+        disbursement::Column::Id,
+        first,
+        after,
+        false,
+    )
+    .await
 }

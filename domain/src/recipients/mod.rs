@@ -14,8 +14,8 @@ use crate::pagination::{self, Page};
 use entities::{campaign, category, disbursement, organization, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -638,8 +638,6 @@ pub async fn list(
     after: Option<&str>,
 ) -> DomainResult<Page<recipient::Model>> {
     actor.require(Permission::ReadRecipients)?;
-    let limit = pagination::page_size(first)?;
-    let after = pagination::decode_cursor(after)?;
     let campaign = campaigns::find_visible(&s.db, actor, campaign_id).await?;
     let mut cond = Condition::all().add(recipient::Column::CampaignId.eq(campaign.id));
     if let Scope::Subtree(prefix) = actor.scope() {
@@ -694,26 +692,15 @@ pub async fn list(
         Some(false) => cond = cond.add(Expr::cust(format!("NOT {FLAGGED_SQL}"))),
         None => {}
     }
-    let total = recipient::Entity::find()
-        .filter(cond.clone())
-        .count(&s.db)
-        .await?;
-    let mut q = recipient::Entity::find().filter(cond);
-    if let Some(a) = after {
-        q = q.filter(recipient::Column::Id.gt(a));
-    }
-    let mut items = q
-        .order_by_asc(recipient::Column::Id)
-        .limit(limit + 1)
-        .all(&s.db)
-        .await?;
-    let has_next = items.len() as u64 > limit;
-    items.truncate(limit as usize);
-    Ok(Page {
-        items,
-        has_next,
-        total,
-    })
+    pagination::fetch(
+        &s.db,
+        recipient::Entity::find().filter(cond),
+        recipient::Column::Id,
+        first,
+        after,
+        false,
+    )
+    .await
 }
 
 /// Warning flags of a page of recipients, in two grouped queries (no N+1).
