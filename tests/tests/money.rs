@@ -624,3 +624,61 @@ async fn the_provincial_platform_enters_with_its_api_token() {
         .await;
     assert_eq!(code(&v), Some("FORBIDDEN"));
 }
+
+#[tokio::test]
+async fn ledger_entries_are_reversed_never_edited() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app, "150000.00", 1).await;
+    // a second, mistaken funding entry
+    let wrong = app
+        .ok(
+            Some(&s.finance),
+            "mutation($c:ID!){recordFunding(campaignId:$c,amount:\"500.00\",reference:\"误录\",receivedOn:\"2025-01-11\"){id amount}}",
+            json!({"c": s.campaign}),
+        )
+        .await["recordFunding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = app
+        .ok(
+            Some(&s.finance),
+            "mutation($id:ID!){reverseLedgerEntry(id:$id,reason:\"重复登记\"){amount kind reversesId}}",
+            json!({"id": wrong}),
+        )
+        .await;
+    assert_eq!(
+        d["reverseLedgerEntry"],
+        json!({"amount": "-500.00", "kind": "REVERSAL", "reversesId": wrong})
+    );
+    let v = app
+        .gql(
+            Some(&s.finance),
+            "mutation($id:ID!){reverseLedgerEntry(id:$id,reason:\"again\"){id}}",
+            json!({"id": wrong}),
+        )
+        .await;
+    assert_eq!(code(&v), Some("CONFLICT"), "reversed once only");
+    let d = app
+        .ok(
+            Some(&s.finance),
+            "query($c:ID!){ledger(campaignId:$c){funded balance entries{kind}}}",
+            json!({"c": s.campaign}),
+        )
+        .await;
+    assert_eq!(d["ledger"]["funded"], "150000.00");
+    assert_eq!(
+        d["ledger"]["entries"].as_array().unwrap().len(),
+        3,
+        "the original stays"
+    );
+    // only FINANCE (and ADMIN) book money; GRASSROOTS cannot read it
+    let v = app
+        .gql(Some(&s.caseworker), "mutation($c:ID!){recordFunding(campaignId:$c,amount:\"1\",reference:\"x\",receivedOn:\"2025-01-11\"){id}}", json!({"c": s.campaign}))
+        .await;
+    assert_eq!(code(&v), Some("FORBIDDEN"));
+    let v = app
+        .gql(Some(&s.finance), "mutation($c:ID!){recordFunding(campaignId:$c,amount:\"-1\",reference:\"x\",receivedOn:\"2025-01-11\"){id}}", json!({"c": s.campaign}))
+        .await;
+    assert_eq!(code(&v), Some("VALIDATION"));
+}
