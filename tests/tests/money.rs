@@ -682,3 +682,73 @@ async fn ledger_entries_are_reversed_never_edited() {
         .await;
     assert_eq!(code(&v), Some("VALIDATION"));
 }
+
+#[tokio::test]
+async fn wrong_stage_and_unverified_recipients_are_refused_without_writes() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let root = app.root_org(&admin).await;
+    let cw = app.user_token(&admin, "helpcentre", &["CASEWORKER"], &root).await;
+    let c = app.screening_campaign(&admin).await;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let id = app
+            .ok(
+                Some(&cw),
+                "mutation($i:NominateInput!){nominateRecipient(input:$i){id}}",
+                json!({"i": {"campaignId": c, "categoryCode": "HARDSHIP", "kind": "PERSON", "name": format!("职工{n}"), "idNumber": id_number(n), "nominatedById": root}}),
+            )
+            .await["nominateRecipient"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        ids.push(id);
+    }
+    app.ok(
+        Some(&cw),
+        "mutation($id:ID!){verifyRecipient(id:$id,method:HOME_VISIT){id}}",
+        json!({"id": ids[0]}),
+    )
+    .await;
+    // SCREENING: not yet DISTRIBUTION
+    let before = (app.audit_count().await, ledger_len(&app, &admin, &c).await);
+    let v = app.gql(Some(&cw), DISBURSE, cash(&ids[0], "100", "s1")).await;
+    assert_eq!(code(&v), Some("INVALID_STAGE"));
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
+        json!({"id": c}),
+    )
+    .await;
+    let v = app.gql(Some(&cw), DISBURSE, cash(&ids[0], "100", "s2")).await;
+    assert_eq!(code(&v), Some("INVALID_STAGE"));
+    app.fund(&admin, &c, "10000.00").await;
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
+        json!({"id": c}),
+    )
+    .await;
+    let mid = (app.audit_count().await, ledger_len(&app, &admin, &c).await);
+    assert_eq!(
+        mid,
+        (before.0 + 3, before.1 + 1),
+        "only the two advances and the funding were written"
+    );
+    // a NOMINATED (not verified) recipient
+    let v = app.gql(Some(&cw), DISBURSE, cash(&ids[1], "100", "s3")).await;
+    assert_eq!(code(&v), Some("VALIDATION"));
+    assert_eq!(v["errors"][0]["extensions"]["field"], "recipientId");
+    assert_eq!((app.audit_count().await, ledger_len(&app, &admin, &c).await), mid);
+    // and after REVIEW no more plans
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:REVIEW){id}}",
+        json!({"id": c}),
+    )
+    .await;
+    let after_review = app.audit_count().await;
+    let v = app.gql(Some(&cw), DISBURSE, cash(&ids[0], "100", "s4")).await;
+    assert_eq!(code(&v), Some("INVALID_STAGE"));
+    assert_eq!(app.audit_count().await, after_review);
+}

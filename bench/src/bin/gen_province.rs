@@ -126,16 +126,23 @@ async fn main() -> anyhow::Result<()> {
         // A county's pool of people: most recur across the three years.
         let pool_size = (per_campaign as f64 * 1.4) as u32 + 1;
         let region = 530100 + (ci as u32 % 99) * 100 + 1;
-        let pool: Vec<(String, String, String, String)> = (0..pool_size)
-            .map(|i| {
-                (
-                    bench_name(&mut rng),
-                    songnuan_bench::id_number(&mut rng, region, i),
-                    songnuan_bench::phone(&mut rng),
-                    songnuan_bench::bank_account(&mut rng),
-                )
-            })
-            .collect();
+        // Distinct ID numbers (one person once per campaign: 不漏不重).
+        let mut seen = std::collections::HashSet::new();
+        let mut pool: Vec<(String, String, String, String)> = Vec::with_capacity(pool_size as usize);
+        let mut i = 0u32;
+        while pool.len() < pool_size as usize {
+            let id = songnuan_bench::id_number(&mut rng, region, i);
+            i += 1;
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            pool.push((
+                bench_name(&mut rng),
+                id,
+                songnuan_bench::phone(&mut rng),
+                songnuan_bench::bank_account(&mut rng),
+            ));
+        }
         for (yi, year) in years.iter().enumerate() {
             let c = campaign::ActiveModel {
                 name: Set(format!("{}{}年元旦春节送温暖活动", county.name, year)),
