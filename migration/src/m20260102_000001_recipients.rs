@@ -74,6 +74,13 @@ impl MigrationTrait for Migration {
             true,
         ))
         .await?;
+        // Pages of a campaign in id order (without it PostgreSQL walks the primary key).
+        m.create_index(idx(
+            "ix_recipients_campaign_id",
+            &[Recipients::CampaignId, Recipients::Id],
+            false,
+        ))
+        .await?;
         m.create_index(idx(
             "ix_recipients_campaign_category",
             &[Recipients::CampaignId, Recipients::CategoryId, Recipients::Status],
@@ -184,6 +191,12 @@ impl MigrationTrait for Migration {
         m.create_index(didx(
             "ix_disbursements_recipient",
             &[Disbursements::RecipientId],
+            false,
+        ))
+        .await?;
+        m.create_index(didx(
+            "ix_disbursements_campaign_id",
+            &[Disbursements::CampaignId, Disbursements::Id],
             false,
         ))
         .await?;

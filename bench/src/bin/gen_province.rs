@@ -15,7 +15,7 @@ use entities::{campaign, category, organization, recipient};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -232,6 +232,134 @@ async fn main() -> anyhow::Result<()> {
         counties.len() * years.len(),
         started.elapsed()
     );
+    if args.disbursed > 0 {
+        disbursed_campaign(&services, &counties[0], args.disbursed, &demo, &mut rng).await?;
+        println!(
+            "disbursed campaign: {} paid disbursements, {:.1?}",
+            args.disbursed,
+            started.elapsed()
+        );
+    }
+    Ok(())
+}
+
+/// One campaign whose recipients were all paid (a mix of PAID and CONFIRMED, entered or not,
+/// deadlines past), for the `progress` benchmark.
+async fn disbursed_campaign(
+    services: &domain::Services,
+    county: &(organization::Model, Vec<i64>),
+    n: u32,
+    demo: &domain::demo::DemoData,
+    rng: &mut StdRng,
+) -> anyhow::Result<()> {
+    use entities::disbursement;
+    let db = &services.db;
+    let now = Utc::now();
+    let c = campaign::ActiveModel {
+        name: Set(format!("{}大规模发放基准项目", county.0.name)),
+        year: Set(2026),
+        budget_fen: Set(n as i64 * 50_000),
+        stage: Set("REVIEW".into()),
+        starts_on: Set(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()),
+        deadline: Set(NaiveDate::from_ymd_opt(2026, 2, 15).unwrap()),
+        policy_refs: Set("[]".into()),
+        organization_id: Set(county.0.id),
+        entry_deadline_days: Set(30),
+        created_at: Set(now),
+        committed_fen: Set(n as i64 * 30_000),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let k = &demo.campaign.categories[5];
+    let cat = category::ActiveModel {
+        campaign_id: Set(c.id),
+        code: Set(k.code.clone()),
+        name: Set(k.name.clone()),
+        recipient_kind: Set("PERSON".into()),
+        planned_count: Set(n as i32),
+        standard_fen: Set(30_000),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let batch = if services.settings.is_sqlite() { 1000 } else { 2000 };
+    let paid_on = NaiveDate::from_ymd_opt(2026, 1, 20).unwrap();
+    let mut done = 0u32;
+    while done < n {
+        let size = (n - done).min(batch as u32);
+        let mut rows = Vec::with_capacity(size as usize);
+        for i in done..done + size {
+            let fields = RecipientFields {
+                kind: None,
+                name: songnuan_bench::name(rng),
+                // (region, sequence) is unique per row: no duplicate ID numbers.
+                id_number: Some(songnuan_bench::id_number(
+                    rng,
+                    110000 + (i / 1000) * 100 + 1,
+                    i % 1000,
+                )),
+                phone: None,
+                bank_name: None,
+                bank_account: Some(songnuan_bench::bank_account(rng)),
+            };
+            let mut row = recipients::build_row(&services.cipher, &c, &cat, &fields, county.1[0], 1, now)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            row.status = Set("VERIFIED".into());
+            rows.push(row);
+        }
+        recipient::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+        done += size;
+    }
+    // Pay every recipient of the campaign in one statement per batch of ids.
+    let ids: Vec<i64> = recipient::Entity::find()
+        .select_only()
+        .column(recipient::Column::Id)
+        .filter(recipient::Column::CampaignId.eq(c.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for chunk in ids.chunks(batch) {
+        let mut ds = Vec::with_capacity(chunk.len());
+        for &rid in chunk {
+            let confirmed = rng.gen_bool(0.7);
+            let entered = rng.gen_bool(0.8);
+            ds.push(disbursement::ActiveModel {
+                campaign_id: Set(c.id),
+                recipient_id: Set(rid),
+                category_id: Set(cat.id),
+                kind: Set("CASH".into()),
+                amount_fen: Set(30_000),
+                status: Set(if confirmed { "CONFIRMED" } else { "PAID" }.into()),
+                items: Set(None),
+                contract_line_id: Set(None),
+                bank_reference: Set(Some(format!("BENCH{rid}"))),
+                paid_on: Set(Some(paid_on)),
+                confirmed_on: Set(confirmed.then_some(paid_on)),
+                notified_at: Set(None),
+                entry_deadline: Set(Some(NaiveDate::from_ymd_opt(2026, 3, 6).unwrap())),
+                entry_deadline_provisional: Set(false),
+                entered_at: Set(entered.then_some(now)),
+                provincial_ref: Set(entered.then(|| "BENCH".to_string())),
+                idempotency_key: Set(format!("bench-{rid}")),
+                request_hash: Set(String::new()),
+                cancel_reason: Set(None),
+                active_recipient: Set(Some(rid)),
+                recipient_verified_at_plan: Set(true),
+                planned_by: Set(1),
+                approved_by: Set(Some(1)),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+        }
+        disbursement::Entity::insert_many(ds)
+            .exec_without_returning(db)
+            .await?;
+    }
+    println!("disbursed campaign id {}", c.id);
     Ok(())
 }
 
