@@ -57,14 +57,13 @@ impl Change {
         let txn = db.begin().await?;
         // The first statement is a write: it takes the chain lock (PostgreSQL row lock, SQLite
         // RESERVED lock) before anything is read, so what we read next cannot go stale.
-        audit_head::Entity::update_many()
+        // RETURNING hands back the head in the same round trip.
+        let head = audit_head::Entity::update_many()
             .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq))
             .filter(audit_head::Column::Id.eq(1))
-            .exec(&txn)
-            .await?;
-        let head = audit_head::Entity::find_by_id(1)
-            .one(&txn)
+            .exec_with_returning(&txn)
             .await?
+            .pop()
             .ok_or_else(|| DomainError::internal(anyhow::anyhow!("audit_head row missing")))?;
         Ok(Change {
             txn,

@@ -590,7 +590,7 @@ impl CategoryWithCounts {
 /// with their counts are one round trip.
 const VERIFIED_COUNT_SQL: &str = "(SELECT COUNT(*) FROM recipients r WHERE r.campaign_id = categories.campaign_id \
      AND r.category_id = categories.id AND r.status = 'VERIFIED')";
-const SERVED_COUNT_SQL: &str = "(SELECT COUNT(DISTINCT d.recipient_id) FROM disbursements d \
+const SERVED_COUNT_SQL: &str = "(SELECT COUNT(*) FROM disbursements d \
      WHERE d.campaign_id = categories.campaign_id AND d.category_id = categories.id \
      AND d.status IN ('PAID', 'CONFIRMED'))";
 

@@ -190,13 +190,8 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
             .into(),
         ));
     }
-    let active = disbursement::Entity::find()
-        .filter(disbursement::Column::ActiveRecipient.eq(rec.id))
-        .one(change.txn())
-        .await?;
-    if active.is_some() {
-        return Err(DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into()));
-    }
+    // One active disbursement per recipient: the unique index on `active_recipient` refuses a
+    // second one at insert time (CONFLICT below), also under concurrency.
     if let Some(cap) = s.settings.annual_cap {
         check_annual_cap(change.txn(), &rec, &campaign, amount, cap).await?;
     }

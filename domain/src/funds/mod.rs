@@ -47,7 +47,8 @@ pub async fn served_counts(s: &Services, category_ids: &[i64]) -> DomainResult<H
     Ok(rows.into_iter().map(|(c, n)| (c, n as i32)).collect())
 }
 
-/// Money figures of a campaign in one aggregate statement (no rows loaded).
+/// Money figures of a campaign in one aggregate statement (no rows loaded). A recipient has
+/// at most one active disbursement, so counting paid rows counts served recipients.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MoneyFigures {
     pub committed_fen: i64,
@@ -75,7 +76,7 @@ pub async fn figures<C: ConnectionTrait>(
         .select_only()
         .column_as(Expr::cust("CAST(COALESCE(SUM(CASE WHEN status <> 'CANCELLED' THEN amount_fen ELSE 0 END), 0) AS BIGINT)"), "committed")
         .column_as(Expr::cust("CAST(COALESCE(SUM(CASE WHEN status IN ('PAID', 'CONFIRMED') THEN amount_fen ELSE 0 END), 0) AS BIGINT)"), "spent")
-        .column_as(Expr::cust("CAST(COUNT(DISTINCT CASE WHEN status IN ('PAID', 'CONFIRMED') THEN recipient_id END) AS BIGINT)"), "served")
+        .column_as(Expr::cust("CAST(COUNT(CASE WHEN status IN ('PAID', 'CONFIRMED') THEN 1 END) AS BIGINT)"), "served")
         .column_as(
             Expr::cust(format!(
                 "CAST(COALESCE(SUM(CASE WHEN status IN ('PAID', 'CONFIRMED') AND entered_at IS NULL AND {deadline_cmp} THEN 1 ELSE 0 END), 0) AS BIGINT)"
