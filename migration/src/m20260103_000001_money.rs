@@ -238,6 +238,19 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // `campaign{progress}`: every figure from this index alone (index-only scan).
+        m.create_index(
+            Index::create()
+                .name("ix_disbursements_figures")
+                .table(Disbursements::Table)
+                .col(Disbursements::CampaignId)
+                .col(Disbursements::Status)
+                .col(Disbursements::EnteredAt)
+                .col(Disbursements::EntryDeadline)
+                .col(Disbursements::AmountFen)
+                .to_owned(),
+        )
+        .await?;
         // Overdue entry look-ups (status, deadline) and the annual cap (per person, per year).
         m.create_index(
             Index::create()
@@ -288,8 +301,10 @@ enum Recipients {
 enum Disbursements {
     Table,
     CampaignId,
+    Status,
     EnteredAt,
     EntryDeadline,
+    AmountFen,
 }
 
 #[derive(DeriveIden)]
