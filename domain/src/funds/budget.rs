@@ -3,6 +3,7 @@
 //! and the booking at once, so it holds under concurrent requests from any number of API
 //! replicas on both databases — no read-then-write, no in-process lock.
 use crate::audit::Change;
+use crate::campaigns::Stage;
 use crate::error::{DomainError, DomainResult};
 use crate::money::Money;
 use entities::campaign;
@@ -33,6 +34,49 @@ pub async fn commit(change: &Change, campaign_id: i64, amount_fen: i64) -> Domai
             format!(
                 "超出项目预算：剩余可用 {} 元",
                 Money::from_fen(Ord::max(remaining, 0))
+            )
+            .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Like `commit`, and only while the campaign is in `stage` (checked in the same statement, so
+/// a concurrent stage change cannot slip between the check and the booking).
+pub async fn commit_in_stage(
+    change: &Change,
+    campaign_id: i64,
+    amount_fen: i64,
+    stage: Stage,
+) -> DomainResult<()> {
+    let updated = campaign::Entity::update_many()
+        .col_expr(
+            campaign::Column::CommittedFen,
+            Expr::col(campaign::Column::CommittedFen).add(amount_fen),
+        )
+        .filter(campaign::Column::Id.eq(campaign_id))
+        .filter(campaign::Column::Stage.eq(stage.as_str()))
+        .filter(
+            Expr::col(campaign::Column::CommittedFen)
+                .add(amount_fen)
+                .lte(Expr::col(campaign::Column::BudgetFen)),
+        )
+        .exec(change.txn())
+        .await?;
+    if updated.rows_affected == 0 {
+        let c = campaign::Entity::find_by_id(campaign_id)
+            .one(change.txn())
+            .await?
+            .ok_or_else(|| DomainError::not_found("项目"))?;
+        if c.stage != stage.as_str() {
+            return Err(DomainError::InvalidStage(
+                format!("项目已不在“{}”阶段", stage.label()).into(),
+            ));
+        }
+        return Err(DomainError::BudgetExceeded(
+            format!(
+                "超出项目预算：剩余可用 {} 元",
+                Money::from_fen(Ord::max(c.budget_fen - c.committed_fen, 0))
             )
             .into(),
         ));

@@ -154,21 +154,16 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         ));
     }
     let hash = request_hash(&r, amount, &items);
-    let mut change = Change::begin(&s.db, Some(actor), "disburse").await?;
-    // A replay returns what the first call made; the same key for another request is a conflict.
-    if let Some(existing) = disbursement::Entity::find()
-        .filter(disbursement::Column::IdempotencyKey.eq(key))
-        .one(change.txn())
-        .await?
-    {
-        return if existing.request_hash == hash {
-            Ok(existing)
-        } else {
-            Err(DomainError::Conflict("幂等键已用于另一笔不同的发放".into()))
-        };
+    // Everything that can be judged from committed data is judged before the audit-chain lock
+    // is taken, so the locked part (which serialises all writers) stays a few statements long.
+    // What could change meanwhile is re-checked under the lock: the stage (in the budget
+    // UPDATE), the budget, one active disbursement per recipient and the key (unique indexes).
+    // Vetting is closed in DISTRIBUTION, so the recipient's status cannot change.
+    if let Some(existing) = find_by_key(&s.db, key).await? {
+        return replay(existing, &hash);
     }
-    let rec = recipients::get_in(change.txn(), actor, r.recipient_id).await?;
-    let campaign = campaigns::find_visible(change.txn(), actor, rec.campaign_id).await?;
+    let rec = recipients::get_in(&s.db, actor, r.recipient_id).await?;
+    let campaign = campaigns::find_visible(&s.db, actor, rec.campaign_id).await?;
     require_stage(&campaign, &[Stage::Distribution], "计划发放")?;
     if recipients::status_of(&rec) != Status::Verified {
         return Err(DomainError::validation(
@@ -177,7 +172,7 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         ));
     }
     let category = category::Entity::find_by_id(rec.category_id)
-        .one(change.txn())
+        .one(&s.db)
         .await?
         .ok_or_else(|| DomainError::not_found("类别"))?;
     if amount.fen() > category.standard_fen {
@@ -190,16 +185,17 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
             .into(),
         ));
     }
-    // One active disbursement per recipient: the unique index on `active_recipient` refuses a
-    // second one at insert time (CONFLICT below), also under concurrency.
+    let mut change = Change::begin(&s.db, Some(actor), "disburse").await?;
     if let Some(cap) = s.settings.annual_cap {
         check_annual_cap(change.txn(), &rec, &campaign, amount, cap).await?;
     }
     match r.contract_line_id {
         Some(line) => {
+            let now = campaigns::find_visible(change.txn(), actor, campaign.id).await?;
+            require_stage(&now, &[Stage::Distribution], "计划发放")?;
             procurement::allocate_line(&change, campaign.id, line).await?;
         }
-        None => budget::commit(&change, campaign.id, amount.fen()).await?,
+        None => budget::commit_in_stage(&change, campaign.id, amount.fen(), Stage::Distribution).await?,
     }
     let created = disbursement::ActiveModel {
         campaign_id: Set(campaign.id),
@@ -219,7 +215,7 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         entered_at: Set(None),
         provincial_ref: Set(None),
         idempotency_key: Set(key.to_string()),
-        request_hash: Set(hash),
+        request_hash: Set(hash.clone()),
         cancel_reason: Set(None),
         active_recipient: Set(Some(rec.id)),
         recipient_verified_at_plan: Set(true),
@@ -230,14 +226,19 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         ..Default::default()
     }
     .insert(change.txn())
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict("该慰问对象已有一笔未撤销的发放，或幂等键已被使用".into())
-        } else {
-            e.into()
+    .await;
+    let created = match created {
+        Ok(c) => c,
+        Err(e) if is_unique_violation(&e) => {
+            // Lost a race: the same key from a concurrent replay, or a second active plan.
+            drop(change);
+            return match find_by_key(&s.db, key).await? {
+                Some(existing) => replay(existing, &hash),
+                None => Err(DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into())),
+            };
         }
-    })?;
+        Err(e) => return Err(e.into()),
+    };
     change
         .record(
             "Disbursement",
@@ -248,6 +249,22 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         .await?;
     change.commit().await?;
     Ok(created)
+}
+
+async fn find_by_key<C: ConnectionTrait>(db: &C, key: &str) -> DomainResult<Option<disbursement::Model>> {
+    Ok(disbursement::Entity::find()
+        .filter(disbursement::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// A replay returns what the first call made; the same key for another request is a conflict.
+fn replay(existing: disbursement::Model, hash: &str) -> DomainResult<disbursement::Model> {
+    if existing.request_hash == hash {
+        Ok(existing)
+    } else {
+        Err(DomainError::Conflict("幂等键已用于另一笔不同的发放".into()))
+    }
 }
 
 /// Provincial rules cap help per person per year (off unless `SONGNUAN_ANNUAL_CAP` is set).
