@@ -46,6 +46,7 @@ pub struct Change {
     last_hash: String,
     at: DateTime<Utc>,
     wrote: bool,
+    locked: bool,
 }
 
 impl Change {
@@ -54,26 +55,58 @@ impl Change {
         actor: Option<&Actor>,
         action: &'static str,
     ) -> DomainResult<Change> {
+        let mut change = Change::begin_unlocked(db, actor, action).await?;
+        change.lock().await?;
+        Ok(change)
+    }
+
+    /// For hot paths whose own writes are safe without the chain lock (conditional updates,
+    /// unique indexes): on PostgreSQL the lock is taken only at the first `record`, so the
+    /// serialised part of the transaction is the audit append alone. SQLite has one writer at
+    /// a time anyway and must not upgrade a read transaction, so there it locks at once.
+    pub async fn begin_late(
+        db: &DatabaseConnection,
+        actor: Option<&Actor>,
+        action: &'static str,
+    ) -> DomainResult<Change> {
+        if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            return Change::begin(db, actor, action).await;
+        }
+        Change::begin_unlocked(db, actor, action).await
+    }
+
+    async fn begin_unlocked(
+        db: &DatabaseConnection,
+        actor: Option<&Actor>,
+        action: &'static str,
+    ) -> DomainResult<Change> {
         let txn = db.begin().await?;
-        // The first statement is a write: it takes the chain lock (PostgreSQL row lock, SQLite
-        // RESERVED lock) before anything is read, so what we read next cannot go stale.
-        // RETURNING hands back the head in the same round trip.
-        let head = audit_head::Entity::update_many()
-            .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq))
-            .filter(audit_head::Column::Id.eq(1))
-            .exec_with_returning(&txn)
-            .await?
-            .pop()
-            .ok_or_else(|| DomainError::internal(anyhow::anyhow!("audit_head row missing")))?;
         Ok(Change {
             txn,
             actor_id: actor.map(|a| a.user_id),
             action,
-            seq: head.seq,
-            last_hash: head.last_hash,
+            seq: 0,
+            last_hash: String::new(),
             at: Utc::now().trunc_subsecs(6),
             wrote: false,
+            locked: false,
         })
+    }
+
+    /// Takes the chain lock: a write first (PostgreSQL row lock, SQLite RESERVED lock), so
+    /// what is read next cannot go stale; RETURNING hands back the head in the same round trip.
+    async fn lock(&mut self) -> DomainResult<()> {
+        let head = audit_head::Entity::update_many()
+            .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq))
+            .filter(audit_head::Column::Id.eq(1))
+            .exec_with_returning(&self.txn)
+            .await?
+            .pop()
+            .ok_or_else(|| DomainError::internal(anyhow::anyhow!("audit_head row missing")))?;
+        self.seq = head.seq;
+        self.last_hash = head.last_hash;
+        self.locked = true;
+        Ok(())
     }
 
     pub fn txn(&self) -> &DatabaseTransaction {
@@ -93,6 +126,9 @@ impl Change {
         before: Option<&Value>,
         after: Option<&Value>,
     ) -> DomainResult<()> {
+        if !self.locked {
+            self.lock().await?;
+        }
         let diff = diff(before, after).map(|d| d.to_string());
         let seq = self.seq + 1;
         let hash = entry_hash(

@@ -162,8 +162,7 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
     if let Some(existing) = find_by_key(&s.db, key).await? {
         return replay(existing, &hash);
     }
-    let rec = recipients::get_in(&s.db, actor, r.recipient_id).await?;
-    let campaign = campaigns::find_visible(&s.db, actor, rec.campaign_id).await?;
+    let (rec, campaign) = recipients::get_in(&s.db, actor, r.recipient_id).await?;
     require_stage(&campaign, &[Stage::Distribution], "计划发放")?;
     if recipients::status_of(&rec) != Status::Verified {
         return Err(DomainError::validation(
@@ -185,10 +184,13 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
             .into(),
         ));
     }
-    let mut change = Change::begin(&s.db, Some(actor), "disburse").await?;
-    if let Some(cap) = s.settings.annual_cap {
-        check_annual_cap(change.txn(), &rec, &campaign, amount, cap).await?;
-    }
+    // The annual cap reads other campaigns' plans: with it on, take the chain lock first so
+    // plans for one person are judged one at a time across campaigns.
+    let mut change = if s.settings.annual_cap.is_some() {
+        Change::begin(&s.db, Some(actor), "disburse").await?
+    } else {
+        Change::begin_late(&s.db, Some(actor), "disburse").await?
+    };
     match r.contract_line_id {
         Some(line) => {
             let now = campaigns::find_visible(change.txn(), actor, campaign.id).await?;
@@ -196,6 +198,9 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
             procurement::allocate_line(&change, campaign.id, line).await?;
         }
         None => budget::commit_in_stage(&change, campaign.id, amount.fen(), Stage::Distribution).await?,
+    }
+    if let Some(cap) = s.settings.annual_cap {
+        check_annual_cap(change.txn(), &rec, &campaign, amount, cap).await?;
     }
     let created = disbursement::ActiveModel {
         campaign_id: Set(campaign.id),

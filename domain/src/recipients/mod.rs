@@ -397,8 +397,8 @@ pub(crate) async fn get_in<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     id: i64,
-) -> DomainResult<recipient::Model> {
-    Ok(find_visible(db, actor, id).await?.0)
+) -> DomainResult<(recipient::Model, campaign::Model)> {
+    find_visible(db, actor, id).await
 }
 
 pub async fn get(s: &Services, actor: &Actor, id: i64) -> DomainResult<recipient::Model> {
