@@ -425,6 +425,10 @@ async fn concurrent_disbursements_never_exceed_the_budget() {
     let app = TestApp::spawn().await;
     // 50 people, budget for 33 × 300.00 (and 100.00 to spare)
     let s = setup(&app, "10000.00", 50).await;
+    let before = (
+        app.audit_count().await,
+        ledger_len(&app, &s.finance, &s.campaign).await,
+    );
     let calls = s.recipients.iter().enumerate().map(|(i, r)| {
         let app = &app;
         let token = s.caseworker.clone();
@@ -459,6 +463,9 @@ async fn concurrent_disbursements_never_exceed_the_budget() {
         .unwrap();
     assert_eq!(c.committed_fen, 990000);
     assert!(c.committed_fen <= c.budget_fen);
+    // the refused ones wrote nothing: one audit entry per accepted plan, no ledger entry
+    assert_eq!(app.audit_count().await, before.0 + 33);
+    assert_eq!(ledger_len(&app, &s.finance, &s.campaign).await, before.1);
 }
 
 #[tokio::test]
@@ -751,4 +758,138 @@ async fn wrong_stage_and_unverified_recipients_are_refused_without_writes() {
     let v = app.gql(Some(&cw), DISBURSE, cash(&ids[0], "100", "s4")).await;
     assert_eq!(code(&v), Some("INVALID_STAGE"));
     assert_eq!(app.audit_count().await, after_review);
+}
+
+#[tokio::test]
+async fn goods_draw_on_delivered_contract_lines_and_refusals_write_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let root = app.root_org(&admin).await;
+    let cw = app.user_token(&admin, "helpcentre", &["CASEWORKER"], &root).await;
+    let fin = app.user_token(&admin, "finance", &["FINANCE"], &root).await;
+    let c = app.screening_campaign(&admin).await;
+    let mut units = Vec::new();
+    for name in ["富民县公安局", "富民县人民医院", "富民县融媒体中心"] {
+        let id = app
+            .ok(
+                Some(&cw),
+                "mutation($i:NominateInput!){nominateRecipient(input:$i){id}}",
+                json!({"i": {"campaignId": c, "categoryCode": "SERVICE_DEPT", "kind": "UNIT", "name": name, "nominatedById": root}}),
+            )
+            .await["nominateRecipient"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.ok(
+            Some(&cw),
+            "mutation($id:ID!){verifyRecipient(id:$id,method:INFO_CHECK){id}}",
+            json!({"id": id}),
+        )
+        .await;
+        units.push(id);
+    }
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
+        json!({"id": c}),
+    )
+    .await;
+    let sup = app
+        .ok(
+            Some(&fin),
+            "mutation{createSupplier(input:{name:\"惠民商贸\",creditCode:\"91350100M000100Y43\"}){id}}",
+            json!({}),
+        )
+        .await["createSupplier"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let k = app
+        .ok(
+            Some(&fin),
+            "mutation($i:ContractInput!){createContract(input:$i){id lines{id}}}",
+            json!({"i": {"campaignId": c, "supplierId": sup, "reference": "富工采〔2025〕01号", "signedOn": "2025-01-08", "deliveryDate": "2025-01-20",
+                "afterSaleTerms": "7 日内调换", "lines": [{"item": "慰问物资", "quantity": 3, "unitPrice": "7750.00"}]}}),
+        )
+        .await;
+    let line = k["createContract"]["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // two of three delivered
+    app.ok(
+        Some(&fin),
+        "mutation($l:ID!){recordDelivery(lineId:$l,quantity:2,deliveredOn:\"2025-01-20\"){delivered}}",
+        json!({"l": line}),
+    )
+    .await;
+    app.fund(&fin, &c, "150000.00").await;
+    app.ok(
+        Some(&admin),
+        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
+        json!({"id": c}),
+    )
+    .await;
+    let goods = |r: &str, key: &str| json!({"i": {"recipientId": r, "kind": "GOODS", "amount": "7750.00", "items": "慰问物资", "idempotencyKey": key, "contractLineId": line}});
+    for (i, u) in units.iter().take(2).enumerate() {
+        let d = app.ok(Some(&cw), DISBURSE, goods(u, &format!("g{i}"))).await;
+        assert_eq!(d["disburse"]["kind"], "GOODS");
+    }
+    // the goods were paid through the contract: plans drawing on it commit no budget of their own
+    use sea_orm::EntityTrait;
+    let camp = entities::campaign::Entity::find_by_id(c.parse::<i64>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(camp.committed_fen, 0);
+    // the third unit: not delivered yet
+    let before = (app.audit_count().await, ledger_len(&app, &fin, &c).await);
+    let v = app.gql(Some(&cw), DISBURSE, goods(&units[2], "g2")).await;
+    assert_eq!(code(&v), Some("CONFLICT"), "{v}");
+    // cash with a contract line makes no sense
+    let mut bad = goods(&units[2], "g3");
+    bad["i"]["kind"] = json!("CASH");
+    assert_eq!(code(&app.gql(Some(&cw), DISBURSE, bad).await), Some("VALIDATION"));
+    // a paid disbursement cannot be cancelled
+    let paid = app
+        .ok(
+            Some(&cw),
+            "query($c:ID!){disbursements(campaignId:$c){edges{node{id}}}}",
+            json!({"c": c}),
+        )
+        .await["disbursements"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        (app.audit_count().await, ledger_len(&app, &fin, &c).await),
+        before
+    );
+    app.ok(
+        Some(&fin),
+        "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}",
+        json!({"ids": [paid]}),
+    )
+    .await;
+    app.ok(
+        Some(&fin),
+        "mutation($id:ID!){markPaid(id:$id,bankReference:\"实物\",paidOn:\"2025-01-25\"){id}}",
+        json!({"id": paid}),
+    )
+    .await;
+    let mid = (app.audit_count().await, ledger_len(&app, &fin, &c).await);
+    assert_eq!(
+        mid.1, before.1,
+        "goods from a contract add no ledger entry of their own"
+    );
+    let v = app
+        .gql(
+            Some(&cw),
+            "mutation($id:ID!){cancelDisbursement(id:$id,reason:\"误操作\"){id}}",
+            json!({"id": paid}),
+        )
+        .await;
+    assert_eq!(code(&v), Some("CONFLICT"));
+    assert_eq!((app.audit_count().await, ledger_len(&app, &fin, &c).await), mid);
 }
