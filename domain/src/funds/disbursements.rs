@@ -159,9 +159,29 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
     // What could change meanwhile is re-checked under the lock: the stage (in the budget
     // UPDATE), the budget, one active disbursement per recipient and the key (unique indexes).
     // Vetting is closed in DISTRIBUTION, so the recipient's status cannot change.
-    if let Some(existing) = find_by_key(&s.db, key).await? {
-        return replay(existing, &hash);
+    // A replay of a finished request is answered from the stored disbursement: here when a
+    // check fails (e.g. the stage moved on since), or at insert time via the key's unique index.
+    match plan(s, actor, &r, key, amount, items, &hash).await {
+        Ok(created) => Ok(created),
+        // A replay of a finished request is answered from the stored disbursement, whatever
+        // refused it this time (the stage moved on, the budget is spent, the key's unique index).
+        Err(e) => match find_by_key(&s.db, key).await? {
+            Some(existing) => replay(existing, &hash),
+            None => Err(e),
+        },
     }
+}
+
+/// The checks and writes of one new plan (see `disburse`).
+async fn plan(
+    s: &Services,
+    actor: &Actor,
+    r: &DisburseRequest,
+    key: &str,
+    amount: Money,
+    items: Option<String>,
+    hash: &str,
+) -> DomainResult<disbursement::Model> {
     let (rec, campaign) = recipients::get_in(&s.db, actor, r.recipient_id).await?;
     require_stage(&campaign, &[Stage::Distribution], "计划发放")?;
     if recipients::status_of(&rec) != Status::Verified {
@@ -220,7 +240,7 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
         entered_at: Set(None),
         provincial_ref: Set(None),
         idempotency_key: Set(key.to_string()),
-        request_hash: Set(hash.clone()),
+        request_hash: Set(hash.to_string()),
         cancel_reason: Set(None),
         active_recipient: Set(Some(rec.id)),
         recipient_verified_at_plan: Set(true),
@@ -232,18 +252,13 @@ pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> Domain
     }
     .insert(change.txn())
     .await;
-    let created = match created {
-        Ok(c) => c,
-        Err(e) if is_unique_violation(&e) => {
-            // Lost a race: the same key from a concurrent replay, or a second active plan.
-            drop(change);
-            return match find_by_key(&s.db, key).await? {
-                Some(existing) => replay(existing, &hash),
-                None => Err(DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into())),
-            };
+    let created = created.map_err(|e| {
+        if is_unique_violation(&e) {
+            DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into())
+        } else {
+            e.into()
         }
-        Err(e) => return Err(e.into()),
-    };
+    })?;
     change
         .record(
             "Disbursement",
