@@ -271,6 +271,24 @@ async fn plan(
     Ok(created)
 }
 
+/// Writes a transition and its audit entry (before/after snapshots).
+async fn save(
+    change: &mut Change,
+    before: &disbursement::Model,
+    am: disbursement::ActiveModel,
+) -> DomainResult<disbursement::Model> {
+    let after = am.update(change.txn()).await?;
+    change
+        .record(
+            "Disbursement",
+            Some(before.id.to_string()),
+            Some(&snapshot(before)),
+            Some(&snapshot(&after)),
+        )
+        .await?;
+    Ok(after)
+}
+
 async fn find_by_key<C: ConnectionTrait>(db: &C, key: &str) -> DomainResult<Option<disbursement::Model>> {
     Ok(disbursement::Entity::find()
         .filter(disbursement::Column::IdempotencyKey.eq(key))
@@ -377,15 +395,7 @@ pub async fn approve(s: &Services, actor: &Actor, ids: &[i64]) -> DomainResult<V
         am.status = Set(DStatus::Approved.as_str().into());
         am.approved_by = Set(Some(actor.user_id));
         am.updated_at = Set(change.now());
-        let after = am.update(change.txn()).await?;
-        change
-            .record(
-                "Disbursement",
-                Some(id.to_string()),
-                Some(&snapshot(&before)),
-                Some(&snapshot(&after)),
-            )
-            .await?;
+        let after = save(&mut change, &before, am).await?;
         out.push(after);
     }
     change.commit().await?;
@@ -439,15 +449,7 @@ pub async fn mark_paid(
     am.entry_deadline = Set(Some(deadline.date));
     am.entry_deadline_provisional = Set(deadline.provisional);
     am.updated_at = Set(change.now());
-    let after = am.update(change.txn()).await?;
-    change
-        .record(
-            "Disbursement",
-            Some(id.to_string()),
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
+    let after = save(&mut change, &before, am).await?;
     // Goods from a contract were paid through the contract's own ledger entry.
     if after.contract_line_id.is_none() {
         ledger::book(
@@ -488,15 +490,7 @@ pub async fn confirm_receipt(
     am.status = Set(DStatus::Confirmed.as_str().into());
     am.confirmed_on = Set(Some(confirmed_on));
     am.updated_at = Set(change.now());
-    let after = am.update(change.txn()).await?;
-    change
-        .record(
-            "Disbursement",
-            Some(id.to_string()),
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
+    let after = save(&mut change, &before, am).await?;
     change.commit().await?;
     Ok(after)
 }
@@ -519,15 +513,7 @@ pub async fn cancel(s: &Services, actor: &Actor, id: i64, reason: &str) -> Domai
     am.cancel_reason = Set(Some(reason));
     am.active_recipient = Set(None);
     am.updated_at = Set(change.now());
-    let after = am.update(change.txn()).await?;
-    change
-        .record(
-            "Disbursement",
-            Some(id.to_string()),
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
+    let after = save(&mut change, &before, am).await?;
     change.commit().await?;
     Ok(after)
 }
@@ -563,15 +549,7 @@ pub async fn mark_entered(
         am.entered_at = Set(Some(change.now()));
         am.provincial_ref = Set(Some(provincial_ref.clone()));
         am.updated_at = Set(change.now());
-        let after = am.update(change.txn()).await?;
-        change
-            .record(
-                "Disbursement",
-                Some(id.to_string()),
-                Some(&snapshot(&before)),
-                Some(&snapshot(&after)),
-            )
-            .await?;
+        let after = save(&mut change, &before, am).await?;
         out.push(after);
     }
     change.commit().await?;
