@@ -407,16 +407,18 @@ fn visible_condition(scope: &Scope) -> Option<Condition> {
     Some(
         Condition::any()
             .add(campaign::Column::OrganizationId.is_in(ancestors))
-            .add(
-                campaign::Column::OrganizationId.in_subquery(
-                    Query::select()
-                        .column(organization::Column::Id)
-                        .from(organization::Entity)
-                        .and_where(organization::Column::Path.starts_with(prefix.as_str()))
-                        .to_owned(),
-                ),
-            ),
+            .add(campaign::Column::OrganizationId.in_subquery(crate::organizations::subtree_ids(prefix))),
     )
+}
+
+/// Ids of a campaign's categories with `code` (none or one), as a sub-query for list filters.
+pub(crate) fn category_ids_with_code(campaign_id: i64, code: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(category::Column::Id)
+        .from(category::Entity)
+        .and_where(category::Column::CampaignId.eq(campaign_id))
+        .and_where(category::Column::Code.eq(code.trim()))
+        .to_owned()
 }
 
 pub(crate) async fn find_visible<C: ConnectionTrait>(

@@ -168,6 +168,16 @@ pub async fn create(
     Ok(created)
 }
 
+/// Ids of the organisations in the subtree under `prefix` (a materialised path), as a
+/// sub-query: the one definition of "inside a GRASSROOTS caller's subtree" in SQL.
+pub fn subtree_ids(prefix: &str) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(organization::Column::Id)
+        .from(organization::Entity)
+        .and_where(organization::Column::Path.starts_with(prefix))
+        .to_owned()
+}
+
 /// Every organisation the caller may list: all of them, or a GRASSROOTS caller's subtree.
 pub async fn list(db: &DatabaseConnection, actor: &Actor) -> DomainResult<Vec<organization::Model>> {
     actor.require(Permission::ReadOrganizations)?;

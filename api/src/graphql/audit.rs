@@ -7,7 +7,6 @@ use super::{actor, services};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::audit::AuditFilter;
-use domain::pagination::encode_cursor;
 use entities::audit_log;
 
 pub struct AuditEntry(pub audit_log::Model);
@@ -92,21 +91,18 @@ impl AuditQuery {
             after.as_deref(),
         )
         .await?;
-        let edges: Vec<AuditEntryEdge> = page
-            .items
-            .into_iter()
-            .map(|e| AuditEntryEdge {
-                cursor: encode_cursor(e.id),
+        let (edges, page_info, total_count) = super::connection(
+            page,
+            |e| e.id,
+            |cursor, e| AuditEntryEdge {
+                cursor,
                 node: AuditEntry(e),
-            })
-            .collect();
-        Ok(AuditEntryConnection {
-            page_info: PageInfo {
-                has_next_page: page.has_next,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
             },
+        );
+        Ok(AuditEntryConnection {
             edges,
-            total_count: page.total.min(i32::MAX as u64) as i32,
+            page_info,
+            total_count,
         })
     }
 

@@ -183,21 +183,18 @@ impl FundsQuery {
             after.as_deref(),
         )
         .await?;
-        let edges: Vec<DisbursementEdge> = page
-            .items
-            .into_iter()
-            .map(|d| DisbursementEdge {
-                cursor: domain::pagination::encode_cursor(d.id),
+        let (edges, page_info, total_count) = super::connection(
+            page,
+            |d| d.id,
+            |cursor, d| DisbursementEdge {
+                cursor,
                 node: Disbursement(d),
-            })
-            .collect();
-        Ok(DisbursementConnection {
-            page_info: super::PageInfo {
-                has_next_page: page.has_next,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
             },
+        );
+        Ok(DisbursementConnection {
             edges,
-            total_count: page.total.min(i32::MAX as u64) as i32,
+            page_info,
+            total_count,
         })
     }
 

@@ -75,6 +75,29 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+/// Edges, `PageInfo` and `totalCount` of a domain page: every connection of the contract is
+/// assembled from these three.
+pub fn connection<M, E>(
+    page: domain::pagination::Page<M>,
+    id: impl Fn(&M) -> i64,
+    edge: impl Fn(String, M) -> E,
+) -> (Vec<E>, PageInfo, i32) {
+    let end_cursor = page
+        .items
+        .last()
+        .map(|m| domain::pagination::encode_cursor(id(m)));
+    let edges = page
+        .items
+        .into_iter()
+        .map(|m| edge(domain::pagination::encode_cursor(id(&m)), m))
+        .collect();
+    let info = PageInfo {
+        has_next_page: page.has_next,
+        end_cursor,
+    };
+    (edges, info, page.total.min(i32::MAX as u64) as i32)
+}
+
 /// Who is calling, resolved once per request by the HTTP layer from the bearer token.
 pub enum Caller {
     Anonymous,

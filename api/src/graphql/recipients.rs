@@ -11,7 +11,6 @@ use super::organizations::Organization;
 use super::{PageInfo, actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use domain::DomainError;
-use domain::pagination::encode_cursor;
 use domain::recipients::{self as rules, Nomination, RecipientFields, RecipientPatch};
 use entities::recipient;
 
@@ -292,21 +291,18 @@ impl RecipientQuery {
         )
         .await?;
         prefetch(ctx, &page.items).await?;
-        let edges: Vec<RecipientEdge> = page
-            .items
-            .into_iter()
-            .map(|r| RecipientEdge {
-                cursor: encode_cursor(r.id),
+        let (edges, page_info, total_count) = super::connection(
+            page,
+            |r| r.id,
+            |cursor, r| RecipientEdge {
+                cursor,
                 node: Recipient(r),
-            })
-            .collect();
-        Ok(RecipientConnection {
-            page_info: PageInfo {
-                has_next_page: page.has_next,
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
             },
+        );
+        Ok(RecipientConnection {
             edges,
-            total_count: page.total.min(i32::MAX as u64) as i32,
+            page_info,
+            total_count,
         })
     }
 

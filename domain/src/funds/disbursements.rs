@@ -12,7 +12,7 @@ use crate::pagination::{self, Page};
 use crate::recipients::{self, Status};
 use crate::{Services, calendar_store, procurement};
 use chrono::NaiveDate;
-use entities::{campaign, category, disbursement, organization, recipient};
+use entities::{campaign, category, disbursement, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -584,37 +584,15 @@ pub async fn list(
     let campaign = campaigns::find_visible(&s.db, actor, campaign_id).await?;
     let mut cond = Condition::all().add(disbursement::Column::CampaignId.eq(campaign.id));
     if let Scope::Subtree(prefix) = actor.scope() {
-        cond = cond.add(
-            disbursement::Column::RecipientId.in_subquery(
-                Query::select()
-                    .column(recipient::Column::Id)
-                    .from(recipient::Entity)
-                    .and_where(
-                        recipient::Column::NominatedBy.in_subquery(
-                            Query::select()
-                                .column(organization::Column::Id)
-                                .from(organization::Entity)
-                                .and_where(organization::Column::Path.starts_with(prefix.as_str()))
-                                .to_owned(),
-                        ),
-                    )
-                    .to_owned(),
-            ),
-        );
+        cond = cond.add(disbursement::Column::RecipientId.in_subquery(recipients::nominated_within(&prefix)));
     }
     if let Some(st) = filter.status {
         cond = cond.add(disbursement::Column::Status.eq(st.as_str()));
     }
     if let Some(code) = &filter.category_code {
         cond = cond.add(
-            disbursement::Column::CategoryId.in_subquery(
-                Query::select()
-                    .column(category::Column::Id)
-                    .from(category::Entity)
-                    .and_where(category::Column::CampaignId.eq(campaign.id))
-                    .and_where(category::Column::Code.eq(code.trim()))
-                    .to_owned(),
-            ),
+            disbursement::Column::CategoryId
+                .in_subquery(campaigns::category_ids_with_code(campaign.id, code)),
         );
     }
     match filter.entered {

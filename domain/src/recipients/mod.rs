@@ -10,6 +10,7 @@ use crate::campaigns::{self, RecipientKind, Stage, stage_of};
 use crate::crypto::{FieldCipher, PiiField};
 use crate::error::{DomainError, DomainResult, is_unique_violation};
 use crate::identity::{self, BankAccount, IdNumber, Phone};
+use crate::organizations;
 use crate::pagination::{self, Page};
 use entities::{campaign, category, disbursement, organization, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
@@ -641,26 +642,11 @@ pub async fn list(
     let campaign = campaigns::find_visible(&s.db, actor, campaign_id).await?;
     let mut cond = Condition::all().add(recipient::Column::CampaignId.eq(campaign.id));
     if let Scope::Subtree(prefix) = actor.scope() {
-        cond = cond.add(
-            recipient::Column::NominatedBy.in_subquery(
-                Query::select()
-                    .column(organization::Column::Id)
-                    .from(organization::Entity)
-                    .and_where(organization::Column::Path.starts_with(prefix.as_str()))
-                    .to_owned(),
-            ),
-        );
+        cond = cond.add(recipient::Column::NominatedBy.in_subquery(organizations::subtree_ids(&prefix)));
     }
     if let Some(code) = &filter.category_code {
         cond = cond.add(
-            recipient::Column::CategoryId.in_subquery(
-                Query::select()
-                    .column(category::Column::Id)
-                    .from(category::Entity)
-                    .and_where(category::Column::CampaignId.eq(campaign.id))
-                    .and_where(category::Column::Code.eq(code.trim()))
-                    .to_owned(),
-            ),
+            recipient::Column::CategoryId.in_subquery(campaigns::category_ids_with_code(campaign.id, code)),
         );
     }
     if let Some(st) = filter.status {
@@ -834,6 +820,15 @@ pub async fn verified_counts(s: &Services, category_ids: &[i64]) -> DomainResult
         .all(&s.db)
         .await?;
     Ok(rows.into_iter().map(|(c, n)| (c, n as i32)).collect())
+}
+
+/// Ids of the recipients nominated inside the subtree under `prefix`, as a sub-query.
+pub(crate) fn nominated_within(prefix: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(recipient::Column::Id)
+        .from(recipient::Entity)
+        .and_where(recipient::Column::NominatedBy.in_subquery(organizations::subtree_ids(prefix)))
+        .to_owned()
 }
 
 /// Batch load by id (DataLoader for `Disbursement.recipient`); the caller's scope applies.
