@@ -510,6 +510,42 @@ async fn the_annual_cap_counts_every_campaign_of_the_year() {
     assert_eq!(code(&v), Some("OVER_STANDARD"), "{v}");
     app.ok(Some(&s.caseworker), DISBURSE, cash(&s2, "100", "y3"))
         .await;
+    // a list asking for progress gets each campaign's own figures (one batched statement)
+    let d = app
+        .ok(
+            Some(&s.admin),
+            "{campaigns(year:2025){id progress{committed}}}",
+            json!({}),
+        )
+        .await;
+    let mut got: Vec<(String, String)> = d["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["progress"]["committed"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let second = app
+        .ok(
+            Some(&s.admin),
+            "query($id:ID!){recipient(id:$id){campaign{id}}}",
+            json!({"id": s2}),
+        )
+        .await["recipient"]["campaign"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut want = vec![
+        (s.campaign.clone(), "500.00".to_string()),
+        (second, "100.00".to_string()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
 }
 
 async fn setup_second(app: &TestApp, s: &Setup) -> String {

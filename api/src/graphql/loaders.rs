@@ -103,6 +103,10 @@ loader!(ServedCountLoader, i32, |s, keys| {
     with_defaults(keys, domain::funds::served_counts(s, keys))
 });
 
+loader!(FiguresLoader, domain::funds::MoneyFigures, |s, keys| {
+    domain::funds::figures_of(&s.db, keys, chrono::Utc::now().date_naive())
+});
+
 /// Answers every key (an empty list, a zero) so the per-request cache remembers "nothing"
 /// too, instead of asking the database again for each such key.
 async fn with_defaults<V: Default>(
@@ -209,6 +213,7 @@ pub fn attach(mut req: async_graphql::Request, services: &Services, scope: &Scop
         .data(batched(VerifiedCountLoader { services: s() }))
         .data(batched(ServedCountLoader { services: s() }))
         .data(batched(FlagsLoader { services: s() }))
-        .data(batched(HistoryLoader { services: s() }));
+        .data(batched(HistoryLoader { services: s() }))
+        .data(batched(FiguresLoader { services: s() }));
     req
 }

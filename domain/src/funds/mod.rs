@@ -65,6 +65,19 @@ pub async fn figures<C: ConnectionTrait>(
     campaign_id: i64,
     today: NaiveDate,
 ) -> DomainResult<MoneyFigures> {
+    Ok(figures_of(db, &[campaign_id], today)
+        .await?
+        .remove(&campaign_id)
+        .unwrap_or_default())
+}
+
+/// The figures of several campaigns in one statement (a list asking for `progress`); every
+/// requested campaign has an entry.
+pub async fn figures_of<C: ConnectionTrait>(
+    db: &C,
+    campaign_ids: &[i64],
+    today: NaiveDate,
+) -> DomainResult<HashMap<i64, MoneyFigures>> {
     let day = today.format("%Y-%m-%d").to_string();
     // Dates compare as ISO text on SQLite and as dates on PostgreSQL.
     let overdue = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
@@ -72,10 +85,11 @@ pub async fn figures<C: ConnectionTrait>(
     } else {
         format!("CASE WHEN entry_deadline < '{day}' THEN 1 ELSE 0 END")
     };
-    // A handful of groups (status × entered × past deadline), read from the covering index
-    // `ix_disbursements_figures` without touching the table; summed up here.
-    let groups: Vec<(String, i32, i32, i64, i64)> = disbursement::Entity::find()
+    // A handful of groups per campaign (status × entered × past deadline), read from the
+    // covering index `ix_disbursements_figures` without touching the table; summed up here.
+    let groups: Vec<(i64, String, i32, i32, i64, i64)> = disbursement::Entity::find()
         .select_only()
+        .column(disbursement::Column::CampaignId)
         .column(disbursement::Column::Status)
         .column_as(
             Expr::cust("CASE WHEN entered_at IS NULL THEN 0 ELSE 1 END"),
@@ -87,15 +101,20 @@ pub async fn figures<C: ConnectionTrait>(
             Expr::cust("CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT)"),
             "total",
         )
-        .filter(disbursement::Column::CampaignId.eq(campaign_id))
+        .filter(disbursement::Column::CampaignId.is_in(campaign_ids.iter().copied()))
+        .group_by(disbursement::Column::CampaignId)
         .group_by(disbursement::Column::Status)
         .group_by(Expr::cust("CASE WHEN entered_at IS NULL THEN 0 ELSE 1 END"))
         .group_by(Expr::cust(overdue))
         .into_tuple()
         .all(db)
         .await?;
-    let mut f = MoneyFigures::default();
-    for (status, entered, past, n, total) in groups {
+    let mut out: HashMap<i64, MoneyFigures> = campaign_ids
+        .iter()
+        .map(|id| (*id, MoneyFigures::default()))
+        .collect();
+    for (campaign, status, entered, past, n, total) in groups {
+        let f = out.entry(campaign).or_default();
         let paid = status == "PAID" || status == "CONFIRMED";
         if status != "CANCELLED" {
             f.committed_fen += total;
@@ -118,5 +137,5 @@ pub async fn figures<C: ConnectionTrait>(
             f.paid_unconfirmed += n;
         }
     }
-    Ok(f)
+    Ok(out)
 }
