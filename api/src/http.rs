@@ -1,7 +1,7 @@
 //! HTTP surface: `/graphql` (POST: the API; GET: offline GraphiQL), `/health`, `/ready`,
 //! `/metrics`, plus request limits and per-route metrics.
 use crate::AppState;
-use crate::graphql::{Caller, ClientAddr, loaders};
+use crate::graphql::{Caller, ClientAddr, loaders, operations};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::body::Body;
@@ -83,12 +83,23 @@ pub async fn execute(
     client_addr: String,
     req: async_graphql::Request,
 ) -> async_graphql::Response {
+    let start = Instant::now();
+    let prepared = match state.operations.prepare(&req.query) {
+        Ok(p) => p,
+        Err(e) => return with_codes(async_graphql::Response::from_errors(vec![e])),
+    };
     let scope = caller.scope();
-    let req = req.data(caller).data(ClientAddr(client_addr));
+    let mut req = req.data(caller).data(ClientAddr(client_addr));
+    req.set_parsed_query(prepared.doc.clone());
     let req = loaders::attach(req, &state.services, &scope);
-    let mut resp = state.schema.execute(req).await;
-    // Errors raised by async-graphql itself (parse, unknown field or enum value, wrong type,
-    // complexity) carry no code: they are all bad input.
+    let resp = with_codes(state.schema.execute(req).await);
+    operations::record(&prepared.fields, &resp, start.elapsed());
+    resp
+}
+
+/// Errors raised by async-graphql itself (parse, unknown field or enum value, wrong type,
+/// complexity) carry no code: they are all bad input.
+fn with_codes(mut resp: async_graphql::Response) -> async_graphql::Response {
     for e in resp.errors.iter_mut() {
         let ext = e.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {

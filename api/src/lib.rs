@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub services: Services,
     pub schema: graphql::SongnuanSchema,
+    pub operations: Arc<graphql::operations::Operations>,
     pub redis: Option<redis::Client>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -48,6 +49,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
 pub fn state_from(services: Services, redis: Option<redis::Client>) -> AppState {
     AppState {
         schema: graphql::build_schema(services.clone()),
+        operations: Arc::new(graphql::build_operations()),
         services,
         redis,
         metrics: telemetry::metrics_handle(),

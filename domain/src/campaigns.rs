@@ -8,14 +8,16 @@ use crate::money::Money;
 use crate::organizations::clean_name;
 use chrono::NaiveDate;
 use entities::{campaign, category, organization};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use std::collections::HashMap;
 use std::str::FromStr;
+
+pub mod counters;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Stage {
@@ -433,13 +435,14 @@ pub(crate) async fn find_visible<C: ConnectionTrait>(
     q.one(db).await?.ok_or_else(|| DomainError::not_found("项目"))
 }
 
-/// A campaign with its categories and their counts. For a caller who sees every campaign this
-/// is a single statement (the hot read path of the frontends); scoped callers take two.
+/// A campaign with its categories (their counters are columns of the category row). For a
+/// caller who sees every campaign this is a single statement (the hot read path of the
+/// frontends); scoped callers take two.
 pub async fn get_with_categories(
     db: &DatabaseConnection,
     actor: &Actor,
     id: i64,
-) -> DomainResult<(campaign::Model, Vec<CategoryWithCounts>)> {
+) -> DomainResult<(campaign::Model, Vec<category::Model>)> {
     actor.require(Permission::ReadCampaigns)?;
     if actor.scope() != Scope::All {
         let c = find_visible(db, actor, id).await?;
@@ -449,89 +452,14 @@ pub async fn get_with_categories(
             .unwrap_or_default();
         return Ok((c, cats));
     }
-    let backend = db.get_database_backend();
-    let placeholder = if backend == sea_orm::DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let sql = format!(
-        "SELECT c.id, c.name, c.year, c.budget_fen, c.stage, c.starts_on, c.deadline, c.policy_refs, \
-         c.organization_id, c.entry_deadline_days, c.created_at, c.committed_fen, \
-         c.max_visit_participants, c.max_visit_vehicles, \
-         categories.id AS k_id, categories.campaign_id AS k_campaign_id, categories.code AS k_code, \
-         categories.name AS k_name, categories.recipient_kind AS k_recipient_kind, \
-         categories.planned_count AS k_planned_count, categories.standard_fen AS k_standard_fen, \
-         {VERIFIED_COUNT_SQL} AS k_verified_count, {SERVED_COUNT_SQL} AS k_served_count \
-         FROM campaigns c LEFT JOIN categories ON categories.campaign_id = c.id \
-         WHERE c.id = {placeholder} ORDER BY categories.id"
-    );
-    let rows =
-        JoinedRow::find_by_statement(sea_orm::Statement::from_sql_and_values(backend, sql, [id.into()]))
-            .all(db)
-            .await?;
-    let first = rows.first().ok_or_else(|| DomainError::not_found("项目"))?;
-    let campaign = campaign::Model {
-        id: first.id,
-        name: first.name.clone(),
-        year: first.year,
-        budget_fen: first.budget_fen,
-        stage: first.stage.clone(),
-        starts_on: first.starts_on,
-        deadline: first.deadline,
-        policy_refs: first.policy_refs.clone(),
-        organization_id: first.organization_id,
-        entry_deadline_days: first.entry_deadline_days,
-        created_at: first.created_at,
-        committed_fen: first.committed_fen,
-        max_visit_participants: first.max_visit_participants,
-        max_visit_vehicles: first.max_visit_vehicles,
-    };
-    let cats = rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(CategoryWithCounts {
-                id: r.k_id?,
-                campaign_id: r.k_campaign_id?,
-                code: r.k_code?,
-                name: r.k_name?,
-                recipient_kind: r.k_recipient_kind?,
-                planned_count: r.k_planned_count?,
-                standard_fen: r.k_standard_fen?,
-                verified_count: r.k_verified_count.unwrap_or(0),
-                served_count: r.k_served_count.unwrap_or(0),
-            })
-        })
-        .collect();
-    Ok((campaign, cats))
-}
-
-/// One row of the campaign ⟕ categories join.
-#[derive(FromQueryResult)]
-struct JoinedRow {
-    id: i64,
-    name: String,
-    year: i32,
-    budget_fen: i64,
-    stage: String,
-    starts_on: chrono::NaiveDate,
-    deadline: chrono::NaiveDate,
-    policy_refs: String,
-    organization_id: i64,
-    entry_deadline_days: i32,
-    created_at: chrono::DateTime<chrono::Utc>,
-    committed_fen: i64,
-    max_visit_participants: Option<i32>,
-    max_visit_vehicles: Option<i32>,
-    k_id: Option<i64>,
-    k_campaign_id: Option<i64>,
-    k_code: Option<String>,
-    k_name: Option<String>,
-    k_recipient_kind: Option<String>,
-    k_planned_count: Option<i32>,
-    k_standard_fen: Option<i64>,
-    k_verified_count: Option<i64>,
-    k_served_count: Option<i64>,
+    let rows = campaign::Entity::find_by_id(id)
+        .find_with_related(category::Entity)
+        .order_by_asc(category::Column::Id)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| DomainError::not_found("项目"))
 }
 
 pub async fn get(db: &DatabaseConnection, actor: &Actor, id: i64) -> DomainResult<campaign::Model> {
@@ -558,58 +486,17 @@ pub async fn list(
         .await?)
 }
 
-/// A category with its progress counts, as `Campaign.categories` shows it.
-#[derive(Clone, Debug, FromQueryResult)]
-pub struct CategoryWithCounts {
-    pub id: i64,
-    pub campaign_id: i64,
-    pub code: String,
-    pub name: String,
-    pub recipient_kind: String,
-    pub planned_count: i32,
-    pub standard_fen: i64,
-    /// Recipients VERIFIED in the category.
-    pub verified_count: i64,
-    /// Recipients with a PAID or CONFIRMED disbursement.
-    pub served_count: i64,
-}
-
-impl CategoryWithCounts {
-    pub fn model(&self) -> category::Model {
-        category::Model {
-            id: self.id,
-            campaign_id: self.campaign_id,
-            code: self.code.clone(),
-            name: self.name.clone(),
-            recipient_kind: self.recipient_kind.clone(),
-            planned_count: self.planned_count,
-            standard_fen: self.standard_fen,
-        }
-    }
-}
-
-/// Counted in the same statement (indexed correlated sub-queries), so a campaign's categories
-/// with their counts are one round trip.
-const VERIFIED_COUNT_SQL: &str = "(SELECT COUNT(*) FROM recipients r WHERE r.campaign_id = categories.campaign_id \
-     AND r.category_id = categories.id AND r.status = 'VERIFIED')";
-const SERVED_COUNT_SQL: &str = "(SELECT COUNT(*) FROM disbursements d \
-     WHERE d.campaign_id = categories.campaign_id AND d.category_id = categories.id \
-     AND d.status IN ('PAID', 'CONFIRMED'))";
-
 /// Categories of several campaigns in one query (DataLoader).
 pub async fn categories_of(
     db: &DatabaseConnection,
     campaign_ids: &[i64],
-) -> DomainResult<HashMap<i64, Vec<CategoryWithCounts>>> {
+) -> DomainResult<HashMap<i64, Vec<category::Model>>> {
     let rows = category::Entity::find()
-        .column_as(Expr::cust(VERIFIED_COUNT_SQL), "verified_count")
-        .column_as(Expr::cust(SERVED_COUNT_SQL), "served_count")
         .filter(category::Column::CampaignId.is_in(campaign_ids.iter().copied()))
         .order_by_asc(category::Column::Id)
-        .into_model::<CategoryWithCounts>()
         .all(db)
         .await?;
-    let mut out: HashMap<i64, Vec<CategoryWithCounts>> = HashMap::new();
+    let mut out: HashMap<i64, Vec<category::Model>> = HashMap::new();
     for c in rows {
         out.entry(c.campaign_id).or_default().push(c);
     }
@@ -686,7 +573,7 @@ fn ratio(part: i64, whole: i64) -> f64 {
 /// Progress: the plan from the categories, the money from one aggregate over disbursements.
 pub fn progress(
     c: &campaign::Model,
-    categories: &[CategoryWithCounts],
+    categories: &[category::Model],
     money: &crate::funds::MoneyFigures,
 ) -> Progress {
     Progress {

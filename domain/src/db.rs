@@ -14,6 +14,9 @@ pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<Data
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(15))
+        // A ping on every checkout doubles the round trips of a short request; only a
+        // connection idle long enough to have been dropped (server restart, proxy) is tested.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the one writer; the busy timeout makes a second writer

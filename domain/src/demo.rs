@@ -250,6 +250,8 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         am.stage = Set(stage.as_str().into());
         created = am.update(change.txn()).await?;
     }
+    // Recipients and payments were written as rows, not through the transitions.
+    crate::campaigns::counters::recount(change.txn(), created.id).await?;
     change
         .record(
             "Campaign",

@@ -11,9 +11,26 @@ pub struct Model {
     pub recipient_kind: String,
     pub planned_count: i32,
     pub standard_fen: i64,
+    /// Recipients VERIFIED in the category (kept by `domain::campaigns::counters`).
+    pub verified_count: i32,
+    /// Recipients with a PAID or CONFIRMED disbursement (kept by `domain::campaigns::counters`).
+    pub served_count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::campaign::Entity",
+        from = "Column::CampaignId",
+        to = "super::campaign::Column::Id"
+    )]
+    Campaign,
+}
+
+impl Related<super::campaign::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Campaign.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

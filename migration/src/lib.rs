@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_foundation;
 mod m20260102_000001_recipients;
 mod m20260103_000001_money;
+mod m20260104_000001_category_counters;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_foundation::Migration),
             Box::new(m20260102_000001_recipients::Migration),
             Box::new(m20260103_000001_money::Migration),
+            Box::new(m20260104_000001_category_counters::Migration),
         ]
     }
 }

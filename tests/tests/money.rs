@@ -929,3 +929,108 @@ async fn goods_draw_on_delivered_contract_lines_and_refusals_write_nothing() {
     assert_eq!(code(&v), Some("CONFLICT"));
     assert_eq!((app.audit_count().await, ledger_len(&app, &fin, &c).await), mid);
 }
+
+/// `Category.verifiedCount` / `servedCount` are counters on the category row: they follow every
+/// transition (verify, reject, pay, confirm, cancel) and agree with a count of the rows.
+#[tokio::test]
+async fn category_counters_follow_every_transition() {
+    let app = TestApp::spawn().await;
+    let counts = |token: String, campaign: String| {
+        let app = &app;
+        async move {
+            let q = "query($c:ID!){campaign(id:$c){categories{code verifiedCount servedCount}}
+                verified:recipients(campaignId:$c,filter:{categoryCode:\"HARDSHIP\",status:VERIFIED}){totalCount}
+                paid:disbursements(campaignId:$c,filter:{categoryCode:\"HARDSHIP\",status:PAID}){totalCount}
+                confirmed:disbursements(campaignId:$c,filter:{categoryCode:\"HARDSHIP\",status:CONFIRMED}){totalCount}}";
+            let d = app.ok(Some(&token), q, json!({"c": campaign})).await;
+            let cat = d["campaign"]["categories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["code"] == "HARDSHIP")
+                .unwrap()
+                .clone();
+            let rows_verified = d["verified"]["totalCount"].as_i64().unwrap();
+            let rows_served =
+                d["paid"]["totalCount"].as_i64().unwrap() + d["confirmed"]["totalCount"].as_i64().unwrap();
+            assert_eq!(cat["verifiedCount"].as_i64(), Some(rows_verified), "{d}");
+            assert_eq!(cat["servedCount"].as_i64(), Some(rows_served), "{d}");
+            (rows_verified, rows_served)
+        }
+    };
+
+    // Vetting: verify, reject a verified one, reject a nominated one.
+    let admin = app.admin().await;
+    let root = app.root_org(&admin).await;
+    let screening = app.screening_campaign(&admin).await;
+    let mut ids = Vec::new();
+    for n in 0..3u32 {
+        let d = app
+            .ok(
+                Some(&admin),
+                "mutation($i:NominateInput!){nominateRecipient(input:$i){id}}",
+                json!({"i": {"campaignId": screening, "categoryCode": "HARDSHIP", "kind": "PERSON", "name": format!("职工{n}"),
+                    "idNumber": id_number(100 + n), "nominatedById": root}}),
+            )
+            .await;
+        ids.push(d["nominateRecipient"]["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(counts(admin.clone(), screening.clone()).await, (0, 0));
+    for id in &ids[..2] {
+        app.ok(
+            Some(&admin),
+            "mutation($id:ID!){verifyRecipient(id:$id,method:HOME_VISIT){id}}",
+            json!({"id": id}),
+        )
+        .await;
+    }
+    assert_eq!(counts(admin.clone(), screening.clone()).await, (2, 0));
+    for id in [&ids[0], &ids[2]] {
+        app.ok(
+            Some(&admin),
+            "mutation($id:ID!){rejectRecipient(id:$id,reason:\"不符合条件\"){id}}",
+            json!({"id": id}),
+        )
+        .await;
+    }
+    assert_eq!(counts(admin.clone(), screening.clone()).await, (1, 0));
+
+    // Payment: three planned and approved; two paid, one of them confirmed, one cancelled.
+    let s = setup(&app, "10000.00", 3).await;
+    assert_eq!(counts(s.admin.clone(), s.campaign.clone()).await, (3, 0));
+    let mut planned = Vec::new();
+    for (i, r) in s.recipients.iter().enumerate() {
+        let d = app
+            .ok(Some(&s.caseworker), DISBURSE, cash(r, "500.00", &format!("k{i}")))
+            .await;
+        planned.push(d["disburse"]["id"].as_str().unwrap().to_string());
+    }
+    app.ok(
+        Some(&s.finance),
+        "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){status}}",
+        json!({"ids": planned}),
+    )
+    .await;
+    for id in &planned[..2] {
+        app.ok(
+            Some(&s.finance),
+            "mutation($id:ID!){markPaid(id:$id,bankReference:\"B1\",paidOn:\"2025-01-27\"){id}}",
+            json!({"id": id}),
+        )
+        .await;
+    }
+    assert_eq!(counts(s.admin.clone(), s.campaign.clone()).await, (3, 2));
+    app.ok(
+        Some(&s.caseworker),
+        "mutation($id:ID!){confirmReceipt(id:$id,confirmedOn:\"2025-01-28\"){id}}",
+        json!({"id": planned[0]}),
+    )
+    .await;
+    app.ok(
+        Some(&s.finance),
+        "mutation($id:ID!){cancelDisbursement(id:$id,reason:\"重复\"){id}}",
+        json!({"id": planned[2]}),
+    )
+    .await;
+    assert_eq!(counts(s.admin.clone(), s.campaign.clone()).await, (3, 2));
+}

@@ -1,7 +1,7 @@
 //! `auditLog` and `verifyAuditChain` (ADMIN, AUDITOR).
 use super::PageInfo;
 use super::errors::ApiResult;
-use super::loaders::{Batched, UserLoader};
+use super::loaders::{UserLoader, loader};
 use super::users::User;
 use super::{actor, services};
 use async_graphql::{Context, ID, Object, SimpleObject};
@@ -23,7 +23,7 @@ impl AuditEntry {
         let Some(uid) = self.0.actor_id else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<Batched<UserLoader>>();
+        let loader = loader::<UserLoader>(ctx);
         Ok(loader.load_one(uid).await?.map(User::from))
     }
     /// The operation's name, e.g. "createCampaign".

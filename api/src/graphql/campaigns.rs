@@ -1,21 +1,19 @@
 //! `Campaign`, `Category`, `CampaignProgress` and the campaign life-cycle operations.
 use super::enums::{CampaignStage, RecipientKind};
 use super::errors::ApiResult;
-use super::loaders::{
-    Batched, CategoriesLoader, FiguresLoader, OrgLoader, ServedCountLoader, VerifiedCountLoader,
-};
+use super::loaders::{CategoriesLoader, FiguresLoader, OrgLoader, loader};
 use super::organizations::Organization;
 use super::scalars::{Date, Decimal};
 use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use domain::campaigns::{CategoryWithCounts, NewCampaign, NewCategory};
+use domain::campaigns::{NewCampaign, NewCategory};
 use domain::{DomainError, Money};
 use entities::{campaign, category};
 use std::sync::Arc;
 
 /// A campaign; its categories are attached when the query that produced it fetched them up
 /// front (`with_categories`), otherwise loaded through the DataLoader.
-pub struct Campaign(pub campaign::Model, pub Option<Arc<Vec<CategoryWithCounts>>>);
+pub struct Campaign(pub campaign::Model, pub Option<Arc<Vec<category::Model>>>);
 
 impl From<campaign::Model> for Campaign {
     fn from(m: campaign::Model) -> Self {
@@ -24,11 +22,11 @@ impl From<campaign::Model> for Campaign {
 }
 
 impl Campaign {
-    async fn load_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<CategoryWithCounts>> {
+    async fn load_categories(&self, ctx: &Context<'_>) -> ApiResult<Vec<category::Model>> {
         if let Some(cats) = &self.1 {
             return Ok(cats.as_ref().clone());
         }
-        let loader = ctx.data_unchecked::<Batched<CategoriesLoader>>();
+        let loader = loader::<CategoriesLoader>(ctx);
         Ok(loader.load_one(self.0.id).await?.unwrap_or_default())
     }
 }
@@ -89,7 +87,7 @@ impl Campaign {
         self.0.entry_deadline_days
     }
     async fn organization(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
-        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
+        let loader = loader::<OrgLoader>(ctx);
         loader
             .load_one(self.0.organization_id)
             .await?
@@ -101,14 +99,13 @@ impl Campaign {
             .load_categories(ctx)
             .await?
             .into_iter()
-            .map(|c| Category(c.model(), Some((c.verified_count as i32, c.served_count as i32))))
+            .map(Category)
             .collect())
     }
     async fn progress(&self, ctx: &Context<'_>) -> ApiResult<CampaignProgress> {
         let categories = self.load_categories(ctx).await?;
         // Batched: a list of campaigns asking for progress costs one statement.
-        let money = ctx
-            .data_unchecked::<Batched<FiguresLoader>>()
+        let money = loader::<FiguresLoader>(ctx)
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
@@ -142,14 +139,8 @@ pub struct CampaignProgress {
     satisfaction_rate: Option<f64>,
 }
 
-/// A category; the counts are filled in when it was loaded with its campaign.
-pub struct Category(pub category::Model, pub Option<(i32, i32)>);
-
-impl From<category::Model> for Category {
-    fn from(m: category::Model) -> Self {
-        Category(m, None)
-    }
-}
+/// A category; its counters are columns of the row (`domain::campaigns::counters`).
+pub struct Category(pub category::Model);
 
 #[Object]
 impl Category {
@@ -176,20 +167,12 @@ impl Category {
         Money::from_fen(self.0.standard_fen).into()
     }
     /// Recipients VERIFIED in this category.
-    async fn verified_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        if let Some((verified, _)) = self.1 {
-            return Ok(verified);
-        }
-        let loader = ctx.data_unchecked::<Batched<VerifiedCountLoader>>();
-        Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
+    async fn verified_count(&self) -> i32 {
+        self.0.verified_count
     }
     /// Recipients with a PAID or CONFIRMED disbursement.
-    async fn served_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        if let Some((_, served)) = self.1 {
-            return Ok(served);
-        }
-        let loader = ctx.data_unchecked::<Batched<ServedCountLoader>>();
-        Ok(loader.load_one(self.0.id).await?.unwrap_or(0))
+    async fn served_count(&self) -> i32 {
+        self.0.served_count
     }
 }
 
@@ -302,7 +285,7 @@ impl CampaignMutation {
             },
         )
         .await?;
-        Ok(created.into())
+        Ok(Category(created))
     }
 
     /// One stage forward, ADMIN only; anything else is INVALID_STAGE.

@@ -1,7 +1,7 @@
 //! Money: the ledger (`recordFunding`, `ledger`), disbursements and their life cycle.
 use super::enums::{DisbursementKind, DisbursementStatus};
 use super::errors::ApiResult;
-use super::loaders::{Batched, RecipientLoader};
+use super::loaders::{RecipientLoader, loader};
 use super::recipients::Recipient;
 use super::scalars::{Date, Decimal};
 use super::{actor, id_of, services};
@@ -19,7 +19,7 @@ impl Disbursement {
         ID(self.0.id.to_string())
     }
     async fn recipient(&self, ctx: &Context<'_>) -> ApiResult<Recipient> {
-        let loader = ctx.data_unchecked::<Batched<RecipientLoader>>();
+        let loader = loader::<RecipientLoader>(ctx);
         loader
             .load_one(self.0.recipient_id)
             .await?

@@ -1,10 +1,11 @@
 //! Every DataLoader of the API, registered in one place (`attach`). Loaders are made per
 //! request with the caller's scope, so batching never leaks rows across callers.
+use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use domain::{DomainError, Scope, Services};
 use entities::{campaign, category, disbursement, organization, recipient, user};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub type LoadError = Arc<DomainError>;
 
@@ -60,7 +61,7 @@ pub struct CategoriesLoader {
 }
 
 impl Loader<i64> for CategoriesLoader {
-    type Value = Vec<domain::campaigns::CategoryWithCounts>;
+    type Value = Vec<category::Model>;
     type Error = LoadError;
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         domain::campaigns::categories_of(&self.services.db, keys)
@@ -95,12 +96,6 @@ loader!(CategoryLoader, category::Model, |s, keys| {
 });
 loader!(DisbursementsOfRecipient, Vec<disbursement::Model>, |s, keys| {
     with_defaults(keys, domain::funds::of_recipients(s, keys))
-});
-loader!(VerifiedCountLoader, i32, |s, keys| {
-    with_defaults(keys, domain::recipients::verified_counts(s, keys))
-});
-loader!(ServedCountLoader, i32, |s, keys| {
-    with_defaults(keys, domain::funds::served_counts(s, keys))
 });
 
 loader!(FiguresLoader, domain::funds::MoneyFigures, |s, keys| {
@@ -178,42 +173,73 @@ impl Loader<i64> for HistoryLoader {
 
 /// Per-request cache: the same category is asked for by every row of a page, and lists
 /// prefetch into it (see `recipients::prefetch`).
-fn batched<L: Loader<i64>>(loader: L) -> Batched<L> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
-}
-
 pub type Batched<L> = DataLoader<L, HashMapCache>;
 
-pub fn attach(mut req: async_graphql::Request, services: &Services, scope: &Scope) -> async_graphql::Request {
-    req = req
-        .data(batched(OrgLoader {
-            services: services.clone(),
-            scope: scope.clone(),
-        }))
-        .data(batched(OrgChildrenLoader {
-            services: services.clone(),
-            scope: scope.clone(),
-        }))
-        .data(batched(UserLoader {
-            services: services.clone(),
-            scope: scope.clone(),
-        }))
-        .data(batched(CategoriesLoader {
-            services: services.clone(),
-        }))
-        .data(batched(RecipientLoader {
-            services: services.clone(),
-            scope: scope.clone(),
-        }));
-    let s = || services.clone();
-    req = req
-        .data(batched(CampaignLoader { services: s() }))
-        .data(batched(CategoryLoader { services: s() }))
-        .data(batched(DisbursementsOfRecipient { services: s() }))
-        .data(batched(VerifiedCountLoader { services: s() }))
-        .data(batched(ServedCountLoader { services: s() }))
-        .data(batched(FlagsLoader { services: s() }))
-        .data(batched(HistoryLoader { services: s() }))
-        .data(batched(FiguresLoader { services: s() }));
-    req
+/// Every loader of one request, each made on first use: a request that reads one campaign
+/// should not pay for building the dozen loaders a recipient page needs.
+pub struct Loaders {
+    services: Services,
+    scope: Scope,
+    slots: Slots,
+}
+
+/// A loader that can be made for a request, and where `Loaders` keeps it.
+pub trait PerRequest: Loader<i64, Error = LoadError> + Sized {
+    fn make(services: &Services, scope: &Scope) -> Self;
+    fn slot(slots: &Slots) -> &OnceLock<Batched<Self>>;
+}
+
+/// The request's loader of type `L`.
+pub fn loader<'a, L: PerRequest>(ctx: &Context<'a>) -> &'a Batched<L> {
+    let l = ctx.data_unchecked::<Loaders>();
+    L::slot(&l.slots).get_or_init(|| {
+        DataLoader::with_cache(
+            L::make(&l.services, &l.scope),
+            tokio::spawn,
+            HashMapCache::default(),
+        )
+    })
+}
+
+/// Declares where each loader lives in `Slots` and how it is made. A loader marked `(scope)`
+/// filters rows by the caller's scope, so batching never leaks rows across callers; the others
+/// load rows whose visibility was checked on the row that points at them.
+macro_rules! per_request {
+    ($($field:ident: $ty:ident($($scope:ident)?)),* $(,)?) => {
+        #[derive(Default)]
+        pub struct Slots {
+            $($field: OnceLock<Batched<$ty>>,)*
+        }
+        $(impl PerRequest for $ty {
+            fn make(services: &Services, scope: &Scope) -> Self {
+                let _ = scope;
+                $ty { services: services.clone(), $($scope: scope.clone())? }
+            }
+            fn slot(slots: &Slots) -> &OnceLock<Batched<Self>> {
+                &slots.$field
+            }
+        })*
+    };
+}
+
+per_request! {
+    organizations: OrgLoader(scope),
+    organization_children: OrgChildrenLoader(scope),
+    users: UserLoader(scope),
+    recipients: RecipientLoader(scope),
+    categories_of_campaign: CategoriesLoader(),
+    campaigns: CampaignLoader(),
+    categories: CategoryLoader(),
+    disbursements: DisbursementsOfRecipient(),
+    flags: FlagsLoader(),
+    history: HistoryLoader(),
+    figures: FiguresLoader(),
+}
+
+pub fn attach(req: async_graphql::Request, services: &Services, scope: &Scope) -> async_graphql::Request {
+    req.data(Loaders {
+        services: services.clone(),
+        scope: scope.clone(),
+        slots: Slots::default(),
+    })
 }

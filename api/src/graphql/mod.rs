@@ -6,9 +6,9 @@ pub mod calendar;
 pub mod campaigns;
 pub mod enums;
 pub mod errors;
-pub mod extensions;
 pub mod funds;
 pub mod loaders;
+pub mod operations;
 pub mod organizations;
 pub mod procurement;
 pub mod recipients;
@@ -52,20 +52,24 @@ pub struct MutationRoot(
 
 pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Depth of ordinary operations (introspection is exempt: see `extensions::DepthLimit`).
+/// Depth of ordinary operations (introspection is exempt: see `operations`).
 pub const MAX_DEPTH: usize = 10;
 /// Each field counts one; the standard introspection query stays well below.
 pub const MAX_COMPLEXITY: usize = 1000;
 
+/// The schema, without extensions: the depth limit and the metrics are applied around it by
+/// `operations` (see there why).
 pub fn build_schema(services: Services) -> SongnuanSchema {
-    let known_fields = Arc::new(root_field_names());
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(services)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(64)
-        .extension(extensions::DepthLimit { max: MAX_DEPTH })
-        .extension(extensions::Metrics { known_fields })
         .finish()
+}
+
+/// The query cache, depth limit and metric labels every request goes through.
+pub fn build_operations() -> operations::Operations {
+    operations::Operations::new(MAX_DEPTH, root_field_names())
 }
 
 /// Relay-style page information shared by every connection.

@@ -1,7 +1,7 @@
 //! `Organization` and the organisation tree operations.
 use super::enums::OrgKind;
 use super::errors::ApiResult;
-use super::loaders::{Batched, OrgChildrenLoader, OrgLoader};
+use super::loaders::{OrgChildrenLoader, OrgLoader, loader};
 use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object};
 use entities::organization;
@@ -24,11 +24,11 @@ impl Organization {
         let Some(pid) = self.0.parent_id else {
             return Ok(None);
         };
-        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
+        let loader = loader::<OrgLoader>(ctx);
         Ok(loader.load_one(pid).await?.map(Organization))
     }
     async fn children(&self, ctx: &Context<'_>) -> ApiResult<Vec<Organization>> {
-        let loader = ctx.data_unchecked::<Batched<OrgChildrenLoader>>();
+        let loader = loader::<OrgChildrenLoader>(ctx);
         Ok(loader
             .load_one(self.0.id)
             .await?

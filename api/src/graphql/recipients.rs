@@ -4,8 +4,7 @@ use super::enums::{PiiField, RecipientKind, RecipientStatus, VerificationMethod}
 use super::errors::ApiResult;
 use super::funds::Disbursement;
 use super::loaders::{
-    Batched, CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader,
-    ServedCountLoader, VerifiedCountLoader,
+    CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader, loader,
 };
 use super::organizations::Organization;
 use super::{PageInfo, actor, id_of, services};
@@ -22,7 +21,7 @@ impl Recipient {
         ID(self.0.id.to_string())
     }
     async fn campaign(&self, ctx: &Context<'_>) -> ApiResult<Campaign> {
-        let loader = ctx.data_unchecked::<Batched<CampaignLoader>>();
+        let loader = loader::<CampaignLoader>(ctx);
         loader
             .load_one(self.0.campaign_id)
             .await?
@@ -30,11 +29,11 @@ impl Recipient {
             .ok_or_else(|| DomainError::not_found("项目").into())
     }
     async fn category(&self, ctx: &Context<'_>) -> ApiResult<Category> {
-        let loader = ctx.data_unchecked::<Batched<CategoryLoader>>();
+        let loader = loader::<CategoryLoader>(ctx);
         loader
             .load_one(self.0.category_id)
             .await?
-            .map(Category::from)
+            .map(Category)
             .ok_or_else(|| DomainError::not_found("类别").into())
     }
     async fn kind(&self) -> RecipientKind {
@@ -61,7 +60,7 @@ impl Recipient {
         self.0.bank_account_mask.as_deref()
     }
     async fn nominated_by(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
-        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
+        let loader = loader::<OrgLoader>(ctx);
         loader
             .load_one(self.0.nominated_by)
             .await?
@@ -85,7 +84,7 @@ impl Recipient {
         self.0.rejection_reason.as_deref()
     }
     async fn disbursements(&self, ctx: &Context<'_>) -> ApiResult<Vec<Disbursement>> {
-        let loader = ctx.data_unchecked::<Batched<DisbursementsOfRecipient>>();
+        let loader = loader::<DisbursementsOfRecipient>(ctx);
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -97,7 +96,7 @@ impl Recipient {
     /// 冒领 warning signs for the caseworker: SHARED_BANK_ACCOUNT, SHARED_PHONE (shared with a
     /// recipient of another identity in this campaign).
     async fn flags(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
-        let loader = ctx.data_unchecked::<Batched<FlagsLoader>>();
+        let loader = loader::<FlagsLoader>(ctx);
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -108,7 +107,7 @@ impl Recipient {
     }
     /// Earlier campaigns in which the same person was nominated, newest first.
     async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<RecipientHistory>> {
-        let loader = ctx.data_unchecked::<Batched<HistoryLoader>>();
+        let loader = loader::<HistoryLoader>(ctx);
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -156,54 +155,35 @@ async fn prefetch(ctx: &Context<'_>, rows: &[recipient::Model]) -> ApiResult<()>
     let category = node.field("category");
     if category.exists() {
         let cats = distinct(|r| r.category_id);
-        ctx.data_unchecked::<Batched<CategoryLoader>>()
-            .load_many(cats.clone())
-            .await?;
-        if category.field("verifiedCount").exists() {
-            ctx.data_unchecked::<Batched<VerifiedCountLoader>>()
-                .load_many(cats.clone())
-                .await?;
-        }
-        if category.field("servedCount").exists() {
-            ctx.data_unchecked::<Batched<ServedCountLoader>>()
-                .load_many(cats)
-                .await?;
-        }
+        loader::<CategoryLoader>(ctx).load_many(cats).await?;
     }
     let nominated = node.field("nominatedBy");
     if nominated.exists() {
-        let orgs = ctx
-            .data_unchecked::<Batched<OrgLoader>>()
+        let orgs = loader::<OrgLoader>(ctx)
             .load_many(distinct(|r| r.nominated_by))
             .await?;
         if nominated.field("parent").exists() {
             let mut parents: Vec<i64> = orgs.values().filter_map(|o| o.parent_id).collect();
             parents.sort_unstable();
             parents.dedup();
-            ctx.data_unchecked::<Batched<OrgLoader>>()
-                .load_many(parents)
-                .await?;
+            loader::<OrgLoader>(ctx).load_many(parents).await?;
         }
     }
     if node.field("campaign").exists() {
-        ctx.data_unchecked::<Batched<CampaignLoader>>()
+        loader::<CampaignLoader>(ctx)
             .load_many(distinct(|r| r.campaign_id))
             .await?;
     }
     if node.field("disbursements").exists() {
-        ctx.data_unchecked::<Batched<DisbursementsOfRecipient>>()
+        loader::<DisbursementsOfRecipient>(ctx)
             .load_many(ids.clone())
             .await?;
     }
     if node.field("flags").exists() {
-        ctx.data_unchecked::<Batched<FlagsLoader>>()
-            .load_many(ids.clone())
-            .await?;
+        loader::<FlagsLoader>(ctx).load_many(ids.clone()).await?;
     }
     if node.field("history").exists() {
-        ctx.data_unchecked::<Batched<HistoryLoader>>()
-            .load_many(ids)
-            .await?;
+        loader::<HistoryLoader>(ctx).load_many(ids).await?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `User`, user administration and INTEGRATION API tokens.
 use super::enums::Role;
 use super::errors::ApiResult;
-use super::loaders::{Batched, OrgLoader};
+use super::loaders::{OrgLoader, loader};
 use super::organizations::Organization;
 use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -39,7 +39,7 @@ impl User {
         if let Some(o) = &self.1 {
             return Ok(Organization(o.clone()));
         }
-        let loader = ctx.data_unchecked::<Batched<OrgLoader>>();
+        let loader = loader::<OrgLoader>(ctx);
         loader
             .load_one(self.0.organization_id)
             .await?

@@ -217,6 +217,10 @@ async fn main() -> anyhow::Result<()> {
                     .exec_without_returning(&db)
                     .await?;
             }
+            // Rows were written in bulk, not through the transitions that keep the counters.
+            domain::campaigns::counters::recount(&db, c.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         if ci % 10 == 9 {
             println!(
@@ -359,6 +363,9 @@ async fn disbursed_campaign(
             .exec_without_returning(db)
             .await?;
     }
+    domain::campaigns::counters::recount(db, c.id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("disbursed campaign id {}", c.id);
     Ok(())
 }

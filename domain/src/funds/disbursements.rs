@@ -278,6 +278,8 @@ async fn save(
     am: disbursement::ActiveModel,
 ) -> DomainResult<disbursement::Model> {
     let after = am.update(change.txn()).await?;
+    campaigns::counters::disbursement_moved(change.txn(), after.category_id, &before.status, &after.status)
+        .await?;
     change
         .record(
             "Disbursement",

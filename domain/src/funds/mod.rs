@@ -32,21 +32,6 @@ pub async fn of_recipients(
     Ok(out)
 }
 
-/// Recipients with a PAID or CONFIRMED disbursement, per category.
-pub async fn served_counts(s: &Services, category_ids: &[i64]) -> DomainResult<HashMap<i64, i32>> {
-    let rows: Vec<(i64, i64)> = disbursement::Entity::find()
-        .select_only()
-        .column(disbursement::Column::CategoryId)
-        .column_as(disbursement::Column::RecipientId.count(), "n")
-        .filter(disbursement::Column::CategoryId.is_in(category_ids.iter().copied()))
-        .filter(disbursement::Column::Status.is_in(SERVED_STATES))
-        .group_by(disbursement::Column::CategoryId)
-        .into_tuple()
-        .all(&s.db)
-        .await?;
-    Ok(rows.into_iter().map(|(c, n)| (c, n as i32)).collect())
-}
-
 /// Money figures of a campaign in one aggregate statement (no rows loaded). A recipient has
 /// at most one active disbursement, so counting paid rows counts served recipients.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -30,7 +30,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Status::Nominated => "NOMINATED",
             Status::Verified => "VERIFIED",
@@ -544,6 +544,8 @@ async fn vet(
     am.updated_at = Set(change.now());
     edit(&mut am);
     let after = am.update(change.txn()).await?;
+    campaigns::counters::recipient_moved(change.txn(), after.category_id, &before.status, &after.status)
+        .await?;
     change
         .record(
             "Recipient",
@@ -805,21 +807,6 @@ pub async fn history_of(
         out.insert(r.id, entries);
     }
     Ok(out)
-}
-
-/// Recipients VERIFIED per category, for several categories at once.
-pub async fn verified_counts(s: &Services, category_ids: &[i64]) -> DomainResult<HashMap<i64, i32>> {
-    let rows: Vec<(i64, i64)> = recipient::Entity::find()
-        .select_only()
-        .column(recipient::Column::CategoryId)
-        .column_as(recipient::Column::Id.count(), "n")
-        .filter(recipient::Column::CategoryId.is_in(category_ids.iter().copied()))
-        .filter(recipient::Column::Status.eq(Status::Verified.as_str()))
-        .group_by(recipient::Column::CategoryId)
-        .into_tuple()
-        .all(&s.db)
-        .await?;
-    Ok(rows.into_iter().map(|(c, n)| (c, n as i32)).collect())
 }
 
 /// Ids of the recipients nominated inside the subtree under `prefix`, as a sub-query.
