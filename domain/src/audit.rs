@@ -7,7 +7,7 @@
 //! mutation rolls back with nothing written.
 use crate::access::{Actor, Permission};
 use crate::error::{DomainError, DomainResult};
-use crate::pagination::{self, Page};
+use crate::pagination::{self, Page, PageArgs};
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::{audit_head, audit_log};
 use sea_orm::sea_query::Expr;
@@ -314,8 +314,7 @@ pub async fn list(
     db: &DatabaseConnection,
     actor: &Actor,
     filter: &AuditFilter,
-    first: Option<i64>,
-    after: Option<&str>,
+    page: PageArgs<'_>,
 ) -> DomainResult<Page<audit_log::Model>> {
     actor.require(Permission::ReadAuditLog)?;
     let mut q = audit_log::Entity::find();
@@ -328,7 +327,7 @@ pub async fn list(
     if let Some(a) = &filter.action {
         q = q.filter(audit_log::Column::Action.eq(a.as_str()));
     }
-    pagination::fetch(db, q, audit_log::Column::Id, first, after, true).await
+    pagination::fetch(db, q, audit_log::Column::Id, page, true).await
 }
 
 /// Count of entries, for tests and `/metrics`.

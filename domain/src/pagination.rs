@@ -31,14 +31,24 @@ pub fn decode_cursor(cursor: Option<&str>) -> DomainResult<Option<i64>> {
     Ok(Some(id))
 }
 
-/// Runs a filtered query as one page: the filter's total, then `first` rows after the cursor
-/// by id (newest first when `descending`), one extra row to know whether more follow.
+/// What a client asked of a list: how many rows, after which cursor, and whether it wants the
+/// total (counting a large filter costs more than the page itself, so it is skipped when
+/// nobody reads it).
+#[derive(Clone, Copy, Debug)]
+pub struct PageArgs<'a> {
+    pub first: Option<i64>,
+    pub after: Option<&'a str>,
+    pub with_total: bool,
+}
+
+/// Runs a filtered query as one page: the filter's total (when asked) and `first` rows after
+/// the cursor by id (newest first when `descending`), one extra row to know whether more
+/// follow. The count and the page go to the database side by side.
 pub async fn fetch<E, C>(
     db: &sea_orm::DatabaseConnection,
     query: sea_orm::Select<E>,
     id: C,
-    first: Option<i64>,
-    after: Option<&str>,
+    args: PageArgs<'_>,
     descending: bool,
 ) -> DomainResult<Page<E::Model>>
 where
@@ -47,10 +57,16 @@ where
     C: sea_orm::ColumnTrait,
 {
     use sea_orm::{PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-    let limit = page_size(first)?;
-    let after = decode_cursor(after)?;
-    let total = query.clone().count(db).await?;
-    let mut q = query;
+    let limit = page_size(args.first)?;
+    let after = decode_cursor(args.after)?;
+    let count = async {
+        if args.with_total {
+            query.clone().count(db).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let mut q = query.clone();
     if let Some(a) = after {
         q = q.filter(if descending { id.lt(a) } else { id.gt(a) });
     }
@@ -59,7 +75,7 @@ where
     } else {
         q.order_by_asc(id)
     };
-    let mut items = q.limit(limit + 1).all(db).await?;
+    let (total, mut items) = futures::try_join!(count, q.limit(limit + 1).all(db))?;
     let has_next = items.len() as u64 > limit;
     items.truncate(limit as usize);
     Ok(Page {
@@ -73,7 +89,8 @@ where
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next: bool,
-    pub total: u64,
+    /// The filter's total; `None` when it was not asked for.
+    pub total: Option<u64>,
 }
 
 /// Parses an `ID!` argument. Anything that is not one of ours is simply not found.

@@ -87,8 +87,7 @@ impl AuditQuery {
             &s.db,
             actor(ctx)?,
             &filter,
-            first.map(i64::from),
-            after.as_deref(),
+            super::page_args(ctx, first, after.as_deref()),
         )
         .await?;
         let (edges, page_info, total_count) = super::connection(

@@ -179,8 +179,7 @@ impl FundsQuery {
             actor(ctx)?,
             id_of(&campaign_id, "项目")?,
             &filter,
-            first.map(i64::from),
-            after.as_deref(),
+            super::page_args(ctx, first, after.as_deref()),
         )
         .await?;
         let (edges, page_info, total_count) = super::connection(

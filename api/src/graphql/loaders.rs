@@ -204,6 +204,24 @@ pub fn loader<'a, L: PerRequest>(ctx: &Context<'a>) -> &'a Batched<L> {
 /// Declares where each loader lives in `Slots` and how it is made. A loader marked `(scope)`
 /// filters rows by the caller's scope, so batching never leaks rows across callers; the others
 /// load rows whose visibility was checked on the row that points at them.
+/// Loads `keys` at once, without the batching window, and leaves the rows in the request's
+/// cache for the nested resolvers. For whole pages whose keys are known up front.
+pub async fn prime<L: PerRequest>(
+    ctx: &Context<'_>,
+    keys: Vec<i64>,
+) -> Result<HashMap<i64, L::Value>, LoadError>
+where
+    L::Value: Clone,
+{
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let l = loader::<L>(ctx);
+    let rows = l.loader().load(&keys).await?;
+    l.feed_many(rows.clone()).await;
+    Ok(rows)
+}
+
 macro_rules! per_request {
     ($($field:ident: $ty:ident($($scope:ident)?)),* $(,)?) => {
         #[derive(Default)]

@@ -99,7 +99,22 @@ pub fn connection<M, E>(
         has_next_page: page.has_next,
         end_cursor,
     };
-    (edges, info, page.total.min(i32::MAX as u64) as i32)
+    // `total` is None only when the query did not select `totalCount` (see `page_args`).
+    let total = page.total.unwrap_or(0).min(i32::MAX as u64) as i32;
+    (edges, info, total)
+}
+
+/// The page a connection field asks for: `totalCount` is counted only when selected.
+pub fn page_args<'a>(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<&'a str>,
+) -> domain::pagination::PageArgs<'a> {
+    domain::pagination::PageArgs {
+        first: first.map(i64::from),
+        after,
+        with_total: ctx.look_ahead().field("totalCount").exists(),
+    }
 }
 
 /// Who is calling, resolved once per request by the HTTP layer from the bearer token.

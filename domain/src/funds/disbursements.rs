@@ -8,7 +8,7 @@ use crate::audit::Change;
 use crate::campaigns::{self, Stage, stage_of};
 use crate::error::{DomainError, DomainResult, is_unique_violation};
 use crate::money::Money;
-use crate::pagination::{self, Page};
+use crate::pagination::{self, Page, PageArgs};
 use crate::recipients::{self, Status};
 use crate::{Services, calendar_store, procurement};
 use chrono::NaiveDate;
@@ -579,12 +579,10 @@ pub async fn list(
     actor: &Actor,
     campaign_id: i64,
     filter: &DisbursementFilter,
-    first: Option<i64>,
-    after: Option<&str>,
+    page: PageArgs<'_>,
 ) -> DomainResult<Page<disbursement::Model>> {
     actor.require(Permission::ReadMoney)?;
-    let campaign = campaigns::find_visible(&s.db, actor, campaign_id).await?;
-    let mut cond = Condition::all().add(disbursement::Column::CampaignId.eq(campaign.id));
+    let mut cond = Condition::all().add(disbursement::Column::CampaignId.eq(campaign_id));
     if let Scope::Subtree(prefix) = actor.scope() {
         cond = cond.add(disbursement::Column::RecipientId.in_subquery(recipients::nominated_within(&prefix)));
     }
@@ -594,7 +592,7 @@ pub async fn list(
     if let Some(code) = &filter.category_code {
         cond = cond.add(
             disbursement::Column::CategoryId
-                .in_subquery(campaigns::category_ids_with_code(campaign.id, code)),
+                .in_subquery(campaigns::category_ids_with_code(campaign_id, code)),
         );
     }
     match filter.entered {
@@ -608,13 +606,17 @@ pub async fn list(
         Some(false) => cond = cond.add(overdue_condition(today).not()),
         None => {}
     }
-    pagination::fetch(
-        &s.db,
-        disbursement::Entity::find().filter(cond),
-        disbursement::Column::Id,
-        first,
-        after,
-        false,
-    )
-    .await
+    // The campaign's visibility is checked beside the page, not before it: a refusal drops
+    // the page unread.
+    let (_, page) = futures::try_join!(
+        campaigns::find_visible(&s.db, actor, campaign_id),
+        pagination::fetch(
+            &s.db,
+            disbursement::Entity::find().filter(cond),
+            disbursement::Column::Id,
+            page,
+            false,
+        )
+    )?;
+    Ok(page)
 }

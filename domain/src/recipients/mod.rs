@@ -11,7 +11,7 @@ use crate::crypto::{FieldCipher, PiiField};
 use crate::error::{DomainError, DomainResult, is_unique_violation};
 use crate::identity::{self, BankAccount, IdNumber, Phone};
 use crate::organizations;
-use crate::pagination::{self, Page};
+use crate::pagination::{self, Page, PageArgs};
 use entities::{campaign, category, disbursement, organization, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
@@ -637,18 +637,16 @@ pub async fn list(
     actor: &Actor,
     campaign_id: i64,
     filter: &RecipientFilter,
-    first: Option<i64>,
-    after: Option<&str>,
+    page: PageArgs<'_>,
 ) -> DomainResult<Page<recipient::Model>> {
     actor.require(Permission::ReadRecipients)?;
-    let campaign = campaigns::find_visible(&s.db, actor, campaign_id).await?;
-    let mut cond = Condition::all().add(recipient::Column::CampaignId.eq(campaign.id));
+    let mut cond = Condition::all().add(recipient::Column::CampaignId.eq(campaign_id));
     if let Scope::Subtree(prefix) = actor.scope() {
         cond = cond.add(recipient::Column::NominatedBy.in_subquery(organizations::subtree_ids(&prefix)));
     }
     if let Some(code) = &filter.category_code {
         cond = cond.add(
-            recipient::Column::CategoryId.in_subquery(campaigns::category_ids_with_code(campaign.id, code)),
+            recipient::Column::CategoryId.in_subquery(campaigns::category_ids_with_code(campaign_id, code)),
         );
     }
     if let Some(st) = filter.status {
@@ -680,15 +678,19 @@ pub async fn list(
         Some(false) => cond = cond.add(Expr::cust(format!("NOT {FLAGGED_SQL}"))),
         None => {}
     }
-    pagination::fetch(
-        &s.db,
-        recipient::Entity::find().filter(cond),
-        recipient::Column::Id,
-        first,
-        after,
-        false,
-    )
-    .await
+    // The campaign's visibility is checked beside the page, not before it: a refusal drops
+    // the page unread.
+    let (_, page) = futures::try_join!(
+        campaigns::find_visible(&s.db, actor, campaign_id),
+        pagination::fetch(
+            &s.db,
+            recipient::Entity::find().filter(cond),
+            recipient::Column::Id,
+            page,
+            false,
+        )
+    )?;
+    Ok(page)
 }
 
 /// Warning flags of a page of recipients, in two grouped queries (no N+1).
