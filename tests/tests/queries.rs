@@ -90,4 +90,15 @@ async fn a_page_of_200_with_nested_fields_is_a_few_statements() {
     // disbursements, counts, flags, history): independent of the page size.
     assert!(n <= 20, "{n} statements for a page of 200");
     assert!(n >= 5, "the counter counts ({n})");
+
+    // Without `totalCount` the filter is not counted: exactly one statement fewer.
+    let actor = domain::auth::authenticate(&state.services.db, &app.settings, &admin)
+        .await
+        .unwrap();
+    statements.store(0, Ordering::SeqCst);
+    let req = async_graphql::Request::new(query.replacen("totalCount", "", 1))
+        .variables(async_graphql::Variables::from_json(json!({"c": c})));
+    let resp = api::http::execute(&state, api::graphql::Caller::Known(actor), "test".into(), req).await;
+    assert!(resp.errors.is_empty(), "{:?}", resp.errors);
+    assert_eq!(statements.load(Ordering::SeqCst), n - 1);
 }
