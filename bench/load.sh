@@ -29,7 +29,7 @@ export SONGNUAN_DATA_DIR=$(mktemp -d)
 export SONGNUAN_LISTEN=127.0.0.1:$PORT
 # The benchmark hammers one user from one address: lift the throttle out of the way.
 export SONGNUAN_LOGIN_MAX_FAILURES=1000 SONGNUAN_LOGIN_MAX_FAILURES_PER_ADDRESS=100000
-export SONGNUAN_DB_MAX_CONNECTIONS=${SONGNUAN_DB_MAX_CONNECTIONS:-32}
+export SONGNUAN_DB_MAX_CONNECTIONS=${SONGNUAN_DB_MAX_CONNECTIONS:-12}
 export RUST_LOG=warn
 
 ./target/release/api demo >/dev/null

@@ -28,7 +28,7 @@ export SONGNUAN_SECRET=bench-secret-bench-secret-bench-secret-0001
 export SONGNUAN_ADMIN_PASSWORD=bench-admin-pass
 export SONGNUAN_DATA_DIR=$(mktemp -d)
 export SONGNUAN_LISTEN=127.0.0.1:$PORT
-export SONGNUAN_DB_MAX_CONNECTIONS=${SONGNUAN_DB_MAX_CONNECTIONS:-32}
+export SONGNUAN_DB_MAX_CONNECTIONS=${SONGNUAN_DB_MAX_CONNECTIONS:-12}
 export RUST_LOG=warn
 
 start=$(date +%s)

@@ -413,6 +413,20 @@ fn visible_condition(scope: &Scope) -> Option<Condition> {
     )
 }
 
+/// The campaign `id` if a scoped caller may see it, as a sub-query, so a list can carry the
+/// visibility check in its own statement; `None` for a caller who sees every campaign.
+pub(crate) fn visible_subquery(scope: &Scope, id: i64) -> Option<sea_orm::sea_query::SelectStatement> {
+    let cond = visible_condition(scope)?;
+    Some(
+        Query::select()
+            .column(campaign::Column::Id)
+            .from(campaign::Entity)
+            .and_where(campaign::Column::Id.eq(id))
+            .cond_where(cond)
+            .to_owned(),
+    )
+}
+
 /// Ids of a campaign's categories with `code` (none or one), as a sub-query for list filters.
 pub(crate) fn category_ids_with_code(campaign_id: i64, code: &str) -> sea_orm::sea_query::SelectStatement {
     Query::select()

@@ -11,6 +11,8 @@ pub struct Model {
     pub recipient_kind: String,
     pub planned_count: i32,
     pub standard_fen: i64,
+    /// Recipients nominated into the category, any status (kept by `domain::campaigns::counters`).
+    pub recipient_count: i32,
     /// Recipients VERIFIED in the category (kept by `domain::campaigns::counters`).
     pub verified_count: i32,
     /// Recipients with a PAID or CONFIRMED disbursement (kept by `domain::campaigns::counters`).

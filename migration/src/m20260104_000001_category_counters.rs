@@ -1,6 +1,6 @@
-//! Per-category counters (verified recipients, served recipients) kept on the category row,
-//! so reading a campaign with its categories needs no counting: the campaign screen is the
-//! most read page of the system. The domain keeps them in step on every status change; this
+//! Per-category counters (recipients, verified recipients, served recipients) kept on the
+//! category row, so reading a campaign with its categories, or the size of its recipient list,
+//! needs no counting: these are the most read pages of the system. The domain keeps them in step on every status change; this
 //! migration fills them from the rows already there.
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -10,7 +10,11 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for col in [Categories::VerifiedCount, Categories::ServedCount] {
+        for col in [
+            Categories::RecipientCount,
+            Categories::VerifiedCount,
+            Categories::ServedCount,
+        ] {
             m.alter_table(
                 Table::alter()
                     .table(Categories::Table)
@@ -22,6 +26,7 @@ impl MigrationTrait for Migration {
         m.get_connection()
             .execute_unprepared(
                 "UPDATE categories SET \
+                 recipient_count = (SELECT COUNT(*) FROM recipients r WHERE r.category_id = categories.id), \
                  verified_count = (SELECT COUNT(*) FROM recipients r \
                     WHERE r.category_id = categories.id AND r.status = 'VERIFIED'), \
                  served_count = (SELECT COUNT(*) FROM disbursements d \
@@ -32,7 +37,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for col in [Categories::VerifiedCount, Categories::ServedCount] {
+        for col in [
+            Categories::RecipientCount,
+            Categories::VerifiedCount,
+            Categories::ServedCount,
+        ] {
             m.alter_table(
                 Table::alter()
                     .table(Categories::Table)
@@ -48,6 +57,7 @@ impl MigrationTrait for Migration {
 #[derive(DeriveIden)]
 enum Categories {
     Table,
+    RecipientCount,
     VerifiedCount,
     ServedCount,
 }

@@ -995,6 +995,41 @@ async fn category_counters_follow_every_transition() {
     }
     assert_eq!(counts(admin.clone(), screening.clone()).await, (1, 0));
 
+    // List totals: the unfiltered list and a category's list are sized by the counters; the
+    // status filters are counted row by row. They agree, after nominations and an import.
+    let totals = |campaign: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let q = "query($c:ID!){all:recipients(campaignId:$c,first:1){totalCount}
+                hardship:recipients(campaignId:$c,first:1,filter:{categoryCode:\"HARDSHIP\"}){totalCount}
+                n:recipients(campaignId:$c,first:1,filter:{status:NOMINATED}){totalCount}
+                v:recipients(campaignId:$c,first:1,filter:{status:VERIFIED}){totalCount}
+                r:recipients(campaignId:$c,first:1,filter:{status:REJECTED}){totalCount}
+                hn:recipients(campaignId:$c,first:1,filter:{categoryCode:\"HARDSHIP\",status:NOMINATED}){totalCount}
+                hv:recipients(campaignId:$c,first:1,filter:{categoryCode:\"HARDSHIP\",status:VERIFIED}){totalCount}
+                hr:recipients(campaignId:$c,first:1,filter:{categoryCode:\"HARDSHIP\",status:REJECTED}){totalCount}}";
+            let d = app.ok(Some(&admin), q, json!({"c": campaign})).await;
+            let t = |k: &str| d[k]["totalCount"].as_i64().unwrap();
+            assert_eq!(t("all"), t("n") + t("v") + t("r"), "{d}");
+            assert_eq!(t("hardship"), t("hn") + t("hv") + t("hr"), "{d}");
+            (t("all"), t("hardship"))
+        }
+    };
+    assert_eq!(totals(screening.clone()).await, (3, 3));
+    let csv = format!(
+        "类别编码,类型,姓名,身份证号,推荐单位\nHARDSHIP,个人,甲,{},{root_name}\nINJURED,个人,乙,{},{root_name}\n",
+        id_number(200),
+        id_number(201),
+        root_name =
+            app.ok(Some(&admin), "{organizations{name}}", json!({})).await["organizations"][0]["name"]
+                .as_str()
+                .unwrap()
+    );
+    let v = app.import(&admin, &screening, "more.csv", csv.into_bytes()).await;
+    assert_eq!(v["data"]["importRecipients"]["imported"], 2, "{v}");
+    assert_eq!(totals(screening.clone()).await, (5, 4));
+
     // Payment: three planned and approved; two paid, one of them confirmed, one cancelled.
     let s = setup(&app, "10000.00", 3).await;
     assert_eq!(counts(s.admin.clone(), s.campaign.clone()).await, (3, 0));

@@ -1,13 +1,15 @@
-//! The per-category counters shown on the campaign screen (`Category.verifiedCount`,
-//! `Category.servedCount`). They live on the category row so the most read page of the system
-//! counts nothing. Every status change of a recipient or a disbursement goes through
-//! `recipient_moved` / `disbursement_moved` inside its own transaction, so a counter moves
-//! exactly when the row it counts does; bulk loaders (demo, generators) call `recount`.
+//! The per-category counters: recipients nominated, recipients VERIFIED
+//! (`Category.verifiedCount`) and recipients served (`Category.servedCount`). They live on the
+//! category row so the most read pages (the campaign screen, the size of a recipient list)
+//! count nothing. A nomination goes through `recipient_added` and every status change through
+//! `recipient_moved` / `disbursement_moved`, inside the same transaction as the row, so a counter
+//! moves exactly when the row it counts does; bulk writers (import, demo, generators) call
+//! `recount`.
 use crate::error::DomainResult;
 use crate::funds::SERVED_STATES;
 use entities::category;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 const VERIFIED: &str = crate::recipients::Status::Verified.as_str();
 
@@ -30,6 +32,11 @@ async fn add<C: ConnectionTrait>(
             .await?;
     }
     Ok(())
+}
+
+/// A recipient was nominated into `category_id`.
+pub async fn recipient_added<C: ConnectionTrait>(db: &C, category_id: i64) -> DomainResult<()> {
+    add(db, category_id, category::Column::RecipientCount, 1).await
 }
 
 /// A recipient of `category_id` went from status `before` to `after`.
@@ -74,6 +81,10 @@ pub async fn recount<C: ConnectionTrait>(db: &C, campaign_id: i64) -> DomainResu
         .join(", ");
     category::Entity::update_many()
         .col_expr(
+            category::Column::RecipientCount,
+            Expr::cust("(SELECT COUNT(*) FROM recipients r WHERE r.category_id = categories.id)"),
+        )
+        .col_expr(
             category::Column::VerifiedCount,
             Expr::cust(format!(
                 "(SELECT COUNT(*) FROM recipients r WHERE r.category_id = categories.id \
@@ -91,6 +102,27 @@ pub async fn recount<C: ConnectionTrait>(db: &C, campaign_id: i64) -> DomainResu
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Recipients of a campaign, or of one category of it by code, from the counters: the total of
+/// an unfiltered list for a caller who sees every recipient.
+pub async fn recipients_in<C: ConnectionTrait>(
+    db: &C,
+    campaign_id: i64,
+    category_code: Option<&str>,
+) -> DomainResult<u64> {
+    let mut q = category::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(categories.recipient_count), 0) AS BIGINT)"),
+            "n",
+        )
+        .filter(category::Column::CampaignId.eq(campaign_id));
+    if let Some(code) = category_code {
+        q = q.filter(category::Column::Code.eq(code.trim()));
+    }
+    let n: Option<i64> = q.into_tuple().one(db).await?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
 }
 
 #[cfg(test)]

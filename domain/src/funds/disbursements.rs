@@ -606,17 +606,21 @@ pub async fn list(
         Some(false) => cond = cond.add(overdue_condition(today).not()),
         None => {}
     }
-    // The campaign's visibility is checked beside the page, not before it: a refusal drops
-    // the page unread.
-    let (_, page) = futures::try_join!(
-        campaigns::find_visible(&s.db, actor, campaign_id),
-        pagination::fetch(
-            &s.db,
-            disbursement::Entity::find().filter(cond),
-            disbursement::Column::Id,
-            page,
-            false,
-        )
-    )?;
+    // The campaign's visibility rides in the page's own statements; only an empty page needs
+    // a look at the campaign, to tell "nothing here" from "no such campaign".
+    if let Some(visible) = campaigns::visible_subquery(&actor.scope(), campaign_id) {
+        cond = cond.add(disbursement::Column::CampaignId.in_subquery(visible));
+    }
+    let page = pagination::fetch(
+        &s.db,
+        disbursement::Entity::find().filter(cond),
+        disbursement::Column::Id,
+        page,
+        false,
+    )
+    .await?;
+    if page.items.is_empty() {
+        campaigns::find_visible(&s.db, actor, campaign_id).await?;
+    }
     Ok(page)
 }

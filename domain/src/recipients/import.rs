@@ -270,6 +270,7 @@ pub async fn import_file(
         }
     }
     errors.sort_by_key(|e| e.row);
+    campaigns::counters::recount(change.txn(), campaign.id).await?;
     change
         .record(
             "Campaign",

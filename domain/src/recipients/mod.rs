@@ -294,6 +294,7 @@ pub async fn nominate(s: &Services, actor: &Actor, n: Nomination) -> DomainResul
             e.into()
         }
     })?;
+    campaigns::counters::recipient_added(change.txn(), category.id).await?;
     change
         .record(
             "Recipient",
@@ -678,18 +679,45 @@ pub async fn list(
         Some(false) => cond = cond.add(Expr::cust(format!("NOT {FLAGGED_SQL}"))),
         None => {}
     }
-    // The campaign's visibility is checked beside the page, not before it: a refusal drops
-    // the page unread.
-    let (_, page) = futures::try_join!(
-        campaigns::find_visible(&s.db, actor, campaign_id),
-        pagination::fetch(
-            &s.db,
-            recipient::Entity::find().filter(cond),
-            recipient::Column::Id,
-            page,
-            false,
-        )
-    )?;
+    // The campaign's visibility rides in the page's own statements; only an empty page needs
+    // a look at the campaign, to tell "nothing here" from "no such campaign".
+    if let Some(visible) = campaigns::visible_subquery(&actor.scope(), campaign_id) {
+        cond = cond.add(recipient::Column::CampaignId.in_subquery(visible));
+    }
+    // The whole list (or one category of it) of a caller who sees every recipient is sized by
+    // the category counters instead of counting rows: it is the list's default view.
+    let by_counters = page.with_total
+        && actor.scope() == Scope::All
+        && filter.status.is_none()
+        && filter.nominated_by.is_none()
+        && filter.search.as_deref().is_none_or(|q| q.trim().is_empty())
+        && filter.flagged.is_none();
+    let total = async {
+        if by_counters {
+            campaigns::counters::recipients_in(&s.db, campaign_id, filter.category_code.as_deref())
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let rows = pagination::fetch(
+        &s.db,
+        recipient::Entity::find().filter(cond),
+        recipient::Column::Id,
+        PageArgs {
+            with_total: page.with_total && !by_counters,
+            ..page
+        },
+        false,
+    );
+    let (mut page, total) = futures::try_join!(rows, total)?;
+    if by_counters {
+        page.total = total;
+    }
+    if page.items.is_empty() {
+        campaigns::find_visible(&s.db, actor, campaign_id).await?;
+    }
     Ok(page)
 }
 
