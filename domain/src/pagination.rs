@@ -44,17 +44,19 @@ pub struct PageArgs<'a> {
 /// Runs a filtered query as one page: the filter's total (when asked) and `first` rows after
 /// the cursor by id (newest first when `descending`), one extra row to know whether more
 /// follow. The count and the page go to the database side by side.
-pub async fn fetch<E, C>(
+/// Rows come as `M`: the entity's model, or a partial model naming only the columns shown.
+pub async fn fetch<E, C, M>(
     db: &sea_orm::DatabaseConnection,
     query: sea_orm::Select<E>,
     id: C,
     args: PageArgs<'_>,
     descending: bool,
-) -> DomainResult<Page<E::Model>>
+) -> DomainResult<Page<M>>
 where
     E: sea_orm::EntityTrait,
     E::Model: Send + Sync,
     C: sea_orm::ColumnTrait,
+    M: sea_orm::PartialModelTrait + Send + Sync,
 {
     use sea_orm::{PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
     let limit = page_size(args.first)?;
@@ -75,7 +77,7 @@ where
     } else {
         q.order_by_asc(id)
     };
-    let (total, mut items) = futures::try_join!(count, q.limit(limit + 1).all(db))?;
+    let (total, mut items) = futures::try_join!(count, q.limit(limit + 1).into_partial_model::<M>().all(db))?;
     let has_next = items.len() as u64 > limit;
     items.truncate(limit as usize);
     Ok(Page {

@@ -23,7 +23,7 @@ impl Disbursement {
         loader
             .load_one(self.0.recipient_id)
             .await?
-            .map(Recipient)
+            .map(Recipient::from)
             .ok_or_else(|| DomainError::not_found("慰问对象").into())
     }
     async fn kind(&self) -> DisbursementKind {

@@ -14,7 +14,14 @@ use domain::DomainError;
 use domain::recipients::{self as rules, Nomination, RecipientFields, RecipientPatch};
 use entities::recipient;
 
-pub struct Recipient(pub recipient::Model);
+/// A recipient as answers show it (see `domain::recipients::RecipientView`).
+pub struct Recipient(pub rules::RecipientView);
+
+impl From<recipient::Model> for Recipient {
+    fn from(m: recipient::Model) -> Self {
+        Recipient(m.into())
+    }
+}
 
 #[Object]
 impl Recipient {
@@ -69,7 +76,7 @@ impl Recipient {
             .ok_or_else(|| DomainError::not_found("推荐单位").into())
     }
     async fn status(&self) -> RecipientStatus {
-        rules::status_of(&self.0).into()
+        self.0.status().into()
     }
     async fn verification_method(&self) -> Option<VerificationMethod> {
         self.0
@@ -142,13 +149,13 @@ impl RecipientHistory {
 /// DataLoader caches: the nested resolvers then find everything cached. One query per
 /// relation, all sent side by side (batching by timing alone would split a 200-row page into
 /// many small queries, each after a wait).
-async fn prefetch(ctx: &Context<'_>, rows: &[recipient::Model]) -> ApiResult<()> {
+async fn prefetch(ctx: &Context<'_>, rows: &[rules::RecipientView]) -> ApiResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
     let node = ctx.look_ahead().field("edges").field("node");
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let distinct = |f: fn(&recipient::Model) -> i64| {
+    let distinct = |f: fn(&rules::RecipientView) -> i64| {
         let mut v: Vec<i64> = rows.iter().map(f).collect();
         v.sort_unstable();
         v.dedup();
@@ -283,7 +290,7 @@ impl RecipientQuery {
             return Ok(None);
         };
         match rules::get(s, actor, id).await {
-            Ok(r) => Ok(Some(Recipient(r))),
+            Ok(r) => Ok(Some(Recipient::from(r))),
             Err(DomainError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -357,7 +364,7 @@ impl RecipientMutation {
             },
             nominated_by: id_of(&input.nominated_by_id, "推荐单位")?,
         };
-        Ok(Recipient(rules::nominate(s, actor(ctx)?, n).await?))
+        Ok(Recipient::from(rules::nominate(s, actor(ctx)?, n).await?))
     }
 
     /// `.xlsx` or `.csv` (UTF-8, UTF-8 with BOM, GBK), header row in Chinese or English.
@@ -405,7 +412,7 @@ impl RecipientMutation {
             bank_name: input.bank_name,
             bank_account: input.bank_account,
         };
-        Ok(Recipient(
+        Ok(Recipient::from(
             rules::update(s, actor(ctx)?, id_of(&id, "慰问对象")?, patch).await?,
         ))
     }
@@ -418,7 +425,7 @@ impl RecipientMutation {
         note: Option<String>,
     ) -> ApiResult<Recipient> {
         let s = services(ctx);
-        Ok(Recipient(
+        Ok(Recipient::from(
             rules::verify(
                 s,
                 actor(ctx)?,
@@ -432,7 +439,7 @@ impl RecipientMutation {
 
     async fn reject_recipient(&self, ctx: &Context<'_>, id: ID, reason: String) -> ApiResult<Recipient> {
         let s = services(ctx);
-        Ok(Recipient(
+        Ok(Recipient::from(
             rules::reject(s, actor(ctx)?, id_of(&id, "慰问对象")?, &reason).await?,
         ))
     }

@@ -45,7 +45,7 @@ impl Visit {
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .map(Recipient)
+            .map(Recipient::from)
             .collect()
     }
 }

@@ -15,8 +15,8 @@ use crate::pagination::{self, Page, PageArgs};
 use entities::{campaign, category, disbursement, organization, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DerivePartialModel,
+    EntityTrait, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -632,6 +632,54 @@ fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// A recipient as answers show it: masks, never the sealed values or their indexes. Lists read
+/// only these columns (half the row, and the widest half).
+#[derive(Clone, Debug, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "recipient::Entity", from_query_result)]
+pub struct RecipientView {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub category_id: i64,
+    pub kind: String,
+    pub name: String,
+    pub id_number_mask: Option<String>,
+    pub phone_mask: Option<String>,
+    pub bank_name: Option<String>,
+    pub bank_account_mask: Option<String>,
+    pub nominated_by: i64,
+    pub status: String,
+    pub verification_method: Option<String>,
+    pub verification_note: Option<String>,
+    pub rejection_reason: Option<String>,
+}
+
+impl RecipientView {
+    pub fn status(&self) -> Status {
+        self.status.parse().unwrap_or(Status::Nominated)
+    }
+}
+
+impl From<recipient::Model> for RecipientView {
+    fn from(m: recipient::Model) -> Self {
+        RecipientView {
+            id: m.id,
+            campaign_id: m.campaign_id,
+            category_id: m.category_id,
+            kind: m.kind,
+            name: m.name,
+            id_number_mask: m.id_number_mask,
+            phone_mask: m.phone_mask,
+            bank_name: m.bank_name,
+            bank_account_mask: m.bank_account_mask,
+            nominated_by: m.nominated_by,
+            status: m.status,
+            verification_method: m.verification_method,
+            verification_note: m.verification_note,
+            rejection_reason: m.rejection_reason,
+        }
+    }
+}
+
 /// One page of a campaign's recipients, ordered by id, with the filter's total.
 pub async fn list(
     s: &Services,
@@ -639,7 +687,7 @@ pub async fn list(
     campaign_id: i64,
     filter: &RecipientFilter,
     page: PageArgs<'_>,
-) -> DomainResult<Page<recipient::Model>> {
+) -> DomainResult<Page<RecipientView>> {
     actor.require(Permission::ReadRecipients)?;
     let mut cond = Condition::all().add(recipient::Column::CampaignId.eq(campaign_id));
     if let Scope::Subtree(prefix) = actor.scope() {
