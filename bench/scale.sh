@@ -74,7 +74,7 @@ IDS=$(mktemp)
 psql "$PG/$DB" -Atc "SELECT id FROM recipients WHERE campaign_id = $CAMPAIGN AND status = 'VERIFIED' ORDER BY id" > "$IDS"
 CW=$(gql '{"query":"mutation{createUser(input:{username:\"benchcw\",password:\"bench-pass-1\",displayName:\"cw\",roles:[CASEWORKER],organizationId:\"1\"}){id}}"}' >/dev/null;
      TOKEN= gql '{"query":"mutation{login(username:\"benchcw\",password:\"bench-pass-1\"){token}}"}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-OUT=$(BENCH_TOKEN=$CW BENCH_IDS=$IDS wrk -t1 -c50 -d${DISBURSE_DURATION:-4s} --latency -s bench/disburse.lua "$URL")
+OUT=$(BENCH_TOKEN=$CW BENCH_IDS=$IDS wrk -t1 -c50 -d${DISBURSE_DURATION:-2s} --latency -s bench/disburse.lua "$URL")
 summary "disburse (budget guard, audit chain)" "$OUT"
 echo "  verified recipients available: $(wc -l < "$IDS"); planned now: $(psql "$PG/$DB" -Atc "SELECT COUNT(*) FROM disbursements WHERE campaign_id = $CAMPAIGN")"
 
