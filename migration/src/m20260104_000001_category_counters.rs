@@ -10,11 +10,7 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for col in [
-            Categories::RecipientCount,
-            Categories::VerifiedCount,
-            Categories::ServedCount,
-        ] {
+        for col in COUNTERS {
             m.alter_table(
                 Table::alter()
                     .table(Categories::Table)
@@ -37,11 +33,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for col in [
-            Categories::RecipientCount,
-            Categories::VerifiedCount,
-            Categories::ServedCount,
-        ] {
+        for col in COUNTERS {
             m.alter_table(
                 Table::alter()
                     .table(Categories::Table)
@@ -54,7 +46,13 @@ impl MigrationTrait for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+const COUNTERS: [Categories; 3] = [
+    Categories::RecipientCount,
+    Categories::VerifiedCount,
+    Categories::ServedCount,
+];
+
+#[derive(DeriveIden, Clone, Copy)]
 enum Categories {
     Table,
     RecipientCount,
