@@ -3,42 +3,21 @@
 //! inherits the same rules whatever the API layer does.
 use crate::error::{DomainError, DomainResult};
 use std::fmt;
-use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    Admin,
-    Caseworker,
-    Finance,
-    Grassroots,
-    Evaluator,
-    Auditor,
-    Integration,
+crate::codes::coded_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        Admin = "ADMIN",
+        Caseworker = "CASEWORKER",
+        Finance = "FINANCE",
+        Grassroots = "GRASSROOTS",
+        Evaluator = "EVALUATOR",
+        Auditor = "AUDITOR",
+        Integration = "INTEGRATION",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
-        Role::Admin,
-        Role::Caseworker,
-        Role::Finance,
-        Role::Grassroots,
-        Role::Evaluator,
-        Role::Auditor,
-        Role::Integration,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "ADMIN",
-            Role::Caseworker => "CASEWORKER",
-            Role::Finance => "FINANCE",
-            Role::Grassroots => "GRASSROOTS",
-            Role::Evaluator => "EVALUATOR",
-            Role::Auditor => "AUDITOR",
-            Role::Integration => "INTEGRATION",
-        }
-    }
-
     /// Roles stored as "ADMIN,AUDITOR"; unknown names are skipped (never grant by accident).
     pub fn parse_list(s: &str) -> Vec<Role> {
         let mut v: Vec<Role> = s.split(',').filter_map(|r| r.trim().parse().ok()).collect();
@@ -49,13 +28,6 @@ impl Role {
 
     pub fn join(roles: &[Role]) -> String {
         roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
-    }
-}
-
-impl FromStr for Role {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
     }
 }
 

@@ -11,29 +11,12 @@ pub const MAX_DAYS: u32 = 3660;
 /// The shipped State Council arrangements; the database table is seeded from it.
 const OFFICIAL_CSV: &str = include_str!("../data/cn-official-2025-2026.csv");
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DayKind {
-    /// 放假: not a working day, whatever the day of the week.
-    Holiday,
-    /// 调休上班: a weekend day that is worked to make up for a holiday.
-    Workday,
-}
-
-impl DayKind {
-    /// The spelling used in the CSV and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DayKind::Holiday => "holiday",
-            DayKind::Workday => "workday",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<DayKind> {
-        match s {
-            "holiday" => Some(DayKind::Holiday),
-            "workday" => Some(DayKind::Workday),
-            _ => None,
-        }
+crate::codes::coded_enum! {
+    pub enum DayKind {
+        /// 放假: not a working day, whatever the day of the week.
+        Holiday = "holiday",
+        /// 调休上班: a weekend day that is worked to make up for a holiday.
+        Workday = "workday",
     }
 }
 
@@ -147,10 +130,13 @@ impl Calendar {
                 line,
                 value: shown(date),
             })?;
-            let kind = DayKind::parse(kind).ok_or_else(|| CalendarError::BadKind {
-                line,
-                value: shown(kind),
-            })?;
+            let kind = kind
+                .parse::<DayKind>()
+                .ok()
+                .ok_or_else(|| CalendarError::BadKind {
+                    line,
+                    value: shown(kind),
+                })?;
             if name.is_empty() {
                 return Err(CalendarError::EmptyName { line });
             }
@@ -469,7 +455,7 @@ mod tests {
         );
         assert_eq!(Calendar::parse_csv("date,kind,name\n").unwrap(), vec![]);
         for kind in [DayKind::Holiday, DayKind::Workday] {
-            assert_eq!(DayKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.as_str().parse::<DayKind>(), Ok(kind));
         }
     }
 

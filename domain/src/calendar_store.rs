@@ -39,7 +39,7 @@ fn row(d: &CalendarDay) -> calendar_day::ActiveModel {
 }
 
 fn day_of(m: calendar_day::Model) -> DomainResult<CalendarDay> {
-    let kind = DayKind::parse(&m.kind).ok_or_else(|| {
+    let kind = m.kind.parse::<DayKind>().ok().ok_or_else(|| {
         DomainError::internal(anyhow::anyhow!(
             "calendar_days {}: unknown kind {:?}",
             m.day,
@@ -151,12 +151,18 @@ pub fn validate_days(days: Vec<DayInput>) -> DomainResult<Vec<CalendarDay>> {
         if !seen.insert(date) {
             return Err(DomainError::validation("date", format!("{date}：日期重复")));
         }
-        let kind = DayKind::parse(&d.kind.trim().to_ascii_lowercase()).ok_or_else(|| {
-            DomainError::validation(
-                "kind",
-                format!("{date}：类型应为 HOLIDAY（放假）或 WORKDAY（调休上班）"),
-            )
-        })?;
+        let kind = d
+            .kind
+            .trim()
+            .to_ascii_lowercase()
+            .parse::<DayKind>()
+            .ok()
+            .ok_or_else(|| {
+                DomainError::validation(
+                    "kind",
+                    format!("{date}：类型应为 HOLIDAY（放假）或 WORKDAY（调休上班）"),
+                )
+            })?;
         let name = d.name.trim();
         let n = name.chars().count();
         if n == 0 {

@@ -15,41 +15,22 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::HashMap;
-use std::str::FromStr;
 
 pub mod counters;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    Preparation,
-    Screening,
-    Procurement,
-    Distribution,
-    Review,
-    Closed,
+crate::codes::coded_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Stage {
+        Preparation = "PREPARATION",
+        Screening = "SCREENING",
+        Procurement = "PROCUREMENT",
+        Distribution = "DISTRIBUTION",
+        Review = "REVIEW",
+        Closed = "CLOSED",
+    }
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
-        Stage::Preparation,
-        Stage::Screening,
-        Stage::Procurement,
-        Stage::Distribution,
-        Stage::Review,
-        Stage::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Preparation => "PREPARATION",
-            Stage::Screening => "SCREENING",
-            Stage::Procurement => "PROCUREMENT",
-            Stage::Distribution => "DISTRIBUTION",
-            Stage::Review => "REVIEW",
-            Stage::Closed => "CLOSED",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Stage::Preparation => "前期筹备",
@@ -67,40 +48,14 @@ impl Stage {
     }
 }
 
-impl FromStr for Stage {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Stage::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
-    }
-}
-
 pub fn stage_of(c: &campaign::Model) -> Stage {
     c.stage.parse().unwrap_or(Stage::Preparation)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RecipientKind {
-    Person,
-    Unit,
-}
-
-impl RecipientKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecipientKind::Person => "PERSON",
-            RecipientKind::Unit => "UNIT",
-        }
-    }
-}
-
-impl FromStr for RecipientKind {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "PERSON" => Ok(RecipientKind::Person),
-            "UNIT" => Ok(RecipientKind::Unit),
-            _ => Err(()),
-        }
+crate::codes::coded_enum! {
+    pub enum RecipientKind {
+        Person = "PERSON",
+        Unit = "UNIT",
     }
 }
 

@@ -56,3 +56,16 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
         .map(|r| r.is_ok())
         .unwrap_or(false)
 }
+
+/// The row of `E` with primary key `id`, or NOT_FOUND naming what was looked for ("合同").
+pub async fn find<E, C>(db: &C, id: i64, what: &'static str) -> crate::DomainResult<E::Model>
+where
+    E: sea_orm::EntityTrait,
+    i64: Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+    C: sea_orm::ConnectionTrait,
+{
+    E::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::DomainError::not_found(what))
+}

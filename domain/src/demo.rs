@@ -238,10 +238,7 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
     if let Some(dist) = &c.distribution {
         distribute(&mut change, &created, &categories, dist).await?;
     }
-    let mut created = campaign::Entity::find_by_id(created.id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("项目"))?;
+    let mut created = crate::db::find::<campaign::Entity, _>(change.txn(), created.id, "项目").await?;
     if let Some(stage) = &c.stage {
         let stage: Stage = stage
             .parse()

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod calendar;
 pub mod calendar_store;
 pub mod campaigns;
+mod codes;
 pub mod crypto;
 pub mod db;
 pub mod demo;

@@ -10,26 +10,17 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::HashMap;
-use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OrgKind {
-    Federation,
-    TownFederation,
-    SystemUnion,
-    Grassroots,
+crate::codes::coded_enum! {
+    pub enum OrgKind {
+        Federation = "FEDERATION",
+        TownFederation = "TOWN_FEDERATION",
+        SystemUnion = "SYSTEM_UNION",
+        Grassroots = "GRASSROOTS",
+    }
 }
 
 impl OrgKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrgKind::Federation => "FEDERATION",
-            OrgKind::TownFederation => "TOWN_FEDERATION",
-            OrgKind::SystemUnion => "SYSTEM_UNION",
-            OrgKind::Grassroots => "GRASSROOTS",
-        }
-    }
-
     /// Which parent kinds an organisation of this kind may sit under (None: may be a root).
     fn parent_allowed(self, parent: Option<OrgKind>) -> bool {
         use OrgKind::*;
@@ -41,21 +32,6 @@ impl OrgKind {
             (Grassroots, Some(Federation | TownFederation | SystemUnion)) => true,
             _ => false,
         }
-    }
-}
-
-impl FromStr for OrgKind {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        [
-            OrgKind::Federation,
-            OrgKind::TownFederation,
-            OrgKind::SystemUnion,
-            OrgKind::Grassroots,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or(())
     }
 }
 

@@ -343,10 +343,7 @@ pub async fn create_contract(s: &Services, actor: &Actor, new: NewContract) -> D
     let mut change = Change::begin(&s.db, Some(actor), "createContract").await?;
     let campaign = campaigns::find_visible(change.txn(), actor, new.campaign_id).await?;
     open_campaign(&campaign, "签订采购合同")?;
-    let supplier = supplier::Entity::find_by_id(new.supplier_id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("供应商"))?;
+    let supplier = crate::db::find::<supplier::Entity, _>(change.txn(), new.supplier_id, "供应商").await?;
     let created = contract::ActiveModel {
         campaign_id: Set(campaign.id),
         supplier_id: Set(supplier.id),
@@ -464,10 +461,7 @@ async fn visible_contract<C: ConnectionTrait>(
     actor: &Actor,
     id: i64,
 ) -> DomainResult<(contract::Model, campaign::Model)> {
-    let c = contract::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("合同"))?;
+    let c = crate::db::find::<contract::Entity, _>(db, id, "合同").await?;
     let campaign = campaigns::find_visible(db, actor, c.campaign_id)
         .await
         .map_err(|_| DomainError::not_found("合同"))?;
@@ -496,10 +490,7 @@ pub async fn record_delivery(
     }
     let note = optional_text("note", note, 2000, "备注")?;
     let mut change = Change::begin(&s.db, Some(actor), "recordDelivery").await?;
-    let before = contract_line::Entity::find_by_id(line_id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("合同明细"))?;
+    let before = crate::db::find::<contract_line::Entity, _>(change.txn(), line_id, "合同明细").await?;
     let (_, campaign) = visible_contract(change.txn(), actor, before.contract_id)
         .await
         .map_err(|_| DomainError::not_found("合同明细"))?;
@@ -553,10 +544,7 @@ pub async fn record_delivery(
             Some(&json!({"contract_line_id": d.contract_line_id, "quantity": d.quantity, "delivered_on": d.delivered_on.to_string(), "note": d.note})),
         )
         .await?;
-    let after = contract_line::Entity::find_by_id(before.id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("合同明细"))?;
+    let after = crate::db::find::<contract_line::Entity, _>(change.txn(), before.id, "合同明细").await?;
     change
         .record(
             "ContractLine",
@@ -635,10 +623,7 @@ pub async fn pay_contract(
         },
     )
     .await?;
-    let after = contract::Entity::find_by_id(before.id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("合同"))?;
+    let after = crate::db::find::<contract::Entity, _>(change.txn(), before.id, "合同").await?;
     change
         .record(
             "Contract",

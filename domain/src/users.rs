@@ -136,10 +136,7 @@ async fn update_user(
     edit: impl FnOnce(&user::Model, &mut user::ActiveModel),
 ) -> DomainResult<user::Model> {
     let mut change = Change::begin(db, Some(actor), action).await?;
-    let before = user::Entity::find_by_id(id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("用户"))?;
+    let before = crate::db::find::<user::Entity, _>(change.txn(), id, "用户").await?;
     let mut am: user::ActiveModel = before.clone().into();
     edit(&before, &mut am);
     am.updated_at = Set(change.now());
@@ -213,10 +210,7 @@ pub async fn change_password(
 }
 
 async fn get_any(db: &DatabaseConnection, id: i64) -> DomainResult<user::Model> {
-    user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("用户"))
+    crate::db::find::<user::Entity, _>(db, id, "用户").await
 }
 
 pub async fn me(db: &DatabaseConnection, actor: &Actor) -> DomainResult<user::Model> {
@@ -274,10 +268,7 @@ pub async fn create_api_token(
         return Err(DomainError::validation("expiresAt", "有效期不能超过三年"));
     }
     let mut change = Change::begin(db, Some(actor), "createApiToken").await?;
-    let owner = user::Entity::find_by_id(user_id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("用户"))?;
+    let owner = crate::db::find::<user::Entity, _>(change.txn(), user_id, "用户").await?;
     if !Role::parse_list(&owner.roles).contains(&Role::Integration) {
         return Err(DomainError::validation(
             "userId",
@@ -316,10 +307,7 @@ pub async fn revoke_api_token(
 ) -> DomainResult<api_token::Model> {
     actor.require(Permission::ManageApiTokens)?;
     let mut change = Change::begin(db, Some(actor), "revokeApiToken").await?;
-    let t = api_token::Entity::find_by_id(id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("接口令牌"))?;
+    let t = crate::db::find::<api_token::Entity, _>(change.txn(), id, "接口令牌").await?;
     if t.revoked_at.is_some() {
         return Err(DomainError::Conflict("该令牌已撤销".into()));
     }

@@ -64,10 +64,7 @@ pub async fn commit_in_stage(
         .exec(change.txn())
         .await?;
     if updated.rows_affected == 0 {
-        let c = campaign::Entity::find_by_id(campaign_id)
-            .one(change.txn())
-            .await?
-            .ok_or_else(|| DomainError::not_found("项目"))?;
+        let c = crate::db::find::<campaign::Entity, _>(change.txn(), campaign_id, "项目").await?;
         if c.stage != stage.as_str() {
             return Err(DomainError::InvalidStage(
                 format!("项目已不在“{}”阶段", stage.label()).into(),

@@ -20,42 +20,14 @@ use sea_orm::{
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DStatus {
-    Planned,
-    Approved,
-    Paid,
-    Confirmed,
-    Cancelled,
-}
-
-impl DStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DStatus::Planned => "PLANNED",
-            DStatus::Approved => "APPROVED",
-            DStatus::Paid => "PAID",
-            DStatus::Confirmed => "CONFIRMED",
-            DStatus::Cancelled => "CANCELLED",
-        }
-    }
-}
-
-impl FromStr for DStatus {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        [
-            DStatus::Planned,
-            DStatus::Approved,
-            DStatus::Paid,
-            DStatus::Confirmed,
-            DStatus::Cancelled,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or(())
+crate::codes::coded_enum! {
+    pub enum DStatus {
+        Planned = "PLANNED",
+        Approved = "APPROVED",
+        Paid = "PAID",
+        Confirmed = "CONFIRMED",
+        Cancelled = "CANCELLED",
     }
 }
 
@@ -63,18 +35,10 @@ pub fn status_of(d: &disbursement::Model) -> DStatus {
     d.status.parse().unwrap_or(DStatus::Planned)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DKind {
-    Cash,
-    Goods,
-}
-
-impl DKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DKind::Cash => "CASH",
-            DKind::Goods => "GOODS",
-        }
+crate::codes::coded_enum! {
+    pub enum DKind {
+        Cash = "CASH",
+        Goods = "GOODS",
     }
 }
 
@@ -190,10 +154,7 @@ async fn plan(
             "慰问对象尚未审核通过（VERIFIED）",
         ));
     }
-    let category = category::Entity::find_by_id(rec.category_id)
-        .one(&s.db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("类别"))?;
+    let category = crate::db::find::<category::Entity, _>(&s.db, rec.category_id, "类别").await?;
     if amount.fen() > category.standard_fen {
         return Err(DomainError::OverStandard(
             format!(
@@ -363,10 +324,7 @@ async fn load_for_update<C: ConnectionTrait>(
     actor: &Actor,
     id: i64,
 ) -> DomainResult<(disbursement::Model, campaign::Model)> {
-    let d = disbursement::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("发放记录"))?;
+    let d = crate::db::find::<disbursement::Entity, _>(db, id, "发放记录").await?;
     let c = campaigns::find_visible(db, actor, d.campaign_id)
         .await
         .map_err(|_| DomainError::not_found("发放记录"))?;

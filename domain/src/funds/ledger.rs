@@ -11,22 +11,12 @@ use entities::ledger_entry;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    Funding,
-    Disbursement,
-    ContractPayment,
-    Reversal,
-}
-
-impl EntryKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Funding => "FUNDING",
-            EntryKind::Disbursement => "DISBURSEMENT",
-            EntryKind::ContractPayment => "CONTRACT_PAYMENT",
-            EntryKind::Reversal => "REVERSAL",
-        }
+crate::codes::coded_enum! {
+    pub enum EntryKind {
+        Funding = "FUNDING",
+        Disbursement = "DISBURSEMENT",
+        ContractPayment = "CONTRACT_PAYMENT",
+        Reversal = "REVERSAL",
     }
 }
 
@@ -133,10 +123,7 @@ pub async fn reverse(
     actor.require(Permission::RecordFunding)?;
     let reason = clean_reference(reason)?;
     let mut change = Change::begin(&s.db, Some(actor), "reverseLedgerEntry").await?;
-    let original = ledger_entry::Entity::find_by_id(entry_id)
-        .one(change.txn())
-        .await?
-        .ok_or_else(|| DomainError::not_found("台账条目"))?;
+    let original = crate::db::find::<ledger_entry::Entity, _>(change.txn(), entry_id, "台账条目").await?;
     campaigns::find_visible(change.txn(), actor, original.campaign_id).await?;
     if original.kind != EntryKind::Funding.as_str() {
         return Err(DomainError::Conflict(

@@ -13,7 +13,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use std::collections::HashMap;
 
 /// Disbursement states that count as paid out ("served").
-pub const SERVED_STATES: [&str; 2] = ["PAID", "CONFIRMED"];
+pub const SERVED_STATES: [&str; 2] = [
+    disbursements::DStatus::Paid.as_str(),
+    disbursements::DStatus::Confirmed.as_str(),
+];
 
 /// Disbursements of several recipients at once (DataLoader), oldest first.
 pub async fn of_recipients(

@@ -20,32 +20,12 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::HashMap;
-use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    Nominated,
-    Verified,
-    Rejected,
-}
-
-impl Status {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::Nominated => "NOMINATED",
-            Status::Verified => "VERIFIED",
-            Status::Rejected => "REJECTED",
-        }
-    }
-}
-
-impl FromStr for Status {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        [Status::Nominated, Status::Verified, Status::Rejected]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(())
+crate::codes::coded_enum! {
+    pub enum Status {
+        Nominated = "NOMINATED",
+        Verified = "VERIFIED",
+        Rejected = "REJECTED",
     }
 }
 
@@ -53,35 +33,12 @@ pub fn status_of(r: &recipient::Model) -> Status {
     r.status.parse().unwrap_or(Status::Nominated)
 }
 
-/// 入户走访 / 数据比对 / 信息核实
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VerificationMethod {
-    HomeVisit,
-    DataCheck,
-    InfoCheck,
-}
-
-impl VerificationMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VerificationMethod::HomeVisit => "HOME_VISIT",
-            VerificationMethod::DataCheck => "DATA_CHECK",
-            VerificationMethod::InfoCheck => "INFO_CHECK",
-        }
-    }
-}
-
-impl FromStr for VerificationMethod {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        [
-            VerificationMethod::HomeVisit,
-            VerificationMethod::DataCheck,
-            VerificationMethod::InfoCheck,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or(())
+crate::codes::coded_enum! {
+    /// 入户走访 / 数据比对 / 信息核实
+    pub enum VerificationMethod {
+        HomeVisit = "HOME_VISIT",
+        DataCheck = "DATA_CHECK",
+        InfoCheck = "INFO_CHECK",
     }
 }
 
@@ -241,10 +198,7 @@ async fn category_by_code<C: ConnectionTrait>(
 
 /// The nominating organisation must exist and lie inside the caller's subtree.
 async fn nominator<C: ConnectionTrait>(db: &C, actor: &Actor, id: i64) -> DomainResult<organization::Model> {
-    let org = organization::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("推荐单位"))?;
+    let org = crate::db::find::<organization::Entity, _>(db, id, "推荐单位").await?;
     if !actor.scope().contains_path(&org.path) {
         return Err(DomainError::Forbidden(
             "只能为本单位及下级单位推荐慰问对象".into(),
@@ -378,10 +332,7 @@ async fn find_visible<C: ConnectionTrait>(
     actor: &Actor,
     id: i64,
 ) -> DomainResult<(recipient::Model, campaign::Model)> {
-    let r = recipient::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("慰问对象"))?;
+    let r = crate::db::find::<recipient::Entity, _>(db, id, "慰问对象").await?;
     let campaign = campaigns::find_visible(db, actor, r.campaign_id)
         .await
         .map_err(|_| DomainError::not_found("慰问对象"))?;
@@ -436,10 +387,7 @@ pub async fn update(
     }
     let category = match &p.category_code {
         Some(code) => category_by_code(change.txn(), campaign.id, code).await?,
-        None => category::Entity::find_by_id(before.category_id)
-            .one(change.txn())
-            .await?
-            .ok_or_else(|| DomainError::not_found("类别"))?,
+        None => crate::db::find::<category::Entity, _>(change.txn(), before.category_id, "类别").await?,
     };
     let kind: RecipientKind = before.kind.parse().unwrap_or(RecipientKind::Person);
     if kind_of_category(&category) != kind {
