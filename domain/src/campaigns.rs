@@ -3,7 +3,7 @@
 //! step at a time, by ADMIN, each step behind the guard in `stage_guard`.
 use crate::access::{Actor, Permission, Scope};
 use crate::audit::Change;
-use crate::error::{DomainError, DomainResult, is_unique_violation};
+use crate::error::{DomainError, DomainResult, on_unique};
 use crate::money::Money;
 use crate::organizations::clean_name;
 use chrono::NaiveDate;
@@ -241,13 +241,9 @@ pub async fn insert_category(
     }
     .insert(change.txn())
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict("该项目已有相同编码的类别".into())
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(on_unique(|| {
+        DomainError::Conflict("该项目已有相同编码的类别".into())
+    }))?;
     change
         .record(
             "Category",

@@ -106,3 +106,15 @@ impl From<sea_orm::TransactionError<DomainError>> for DomainError {
 pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
     matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
+
+/// For `map_err` on a write: a unique-index refusal becomes `conflict()`, anything else stays
+/// a database error.
+pub fn on_unique(conflict: impl FnOnce() -> DomainError) -> impl FnOnce(sea_orm::DbErr) -> DomainError {
+    move |e| {
+        if is_unique_violation(&e) {
+            conflict()
+        } else {
+            e.into()
+        }
+    }
+}

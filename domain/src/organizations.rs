@@ -2,7 +2,7 @@
 //! unions). Each row keeps its materialised path so subtree checks are a prefix match.
 use crate::access::{Actor, Permission, Scope};
 use crate::audit::Change;
-use crate::error::{DomainError, DomainResult, is_unique_violation};
+use crate::error::{DomainError, DomainResult, on_unique};
 use entities::organization;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -82,13 +82,9 @@ pub async fn insert(
     }
     .insert(change.txn())
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict("同一上级下已有同名组织".into())
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(on_unique(|| {
+        DomainError::Conflict("同一上级下已有同名组织".into())
+    }))?;
     let path = format!(
         "{}{}/",
         parent.map(|p| p.path.as_str()).unwrap_or("/"),

@@ -6,7 +6,7 @@ use crate::Services;
 use crate::access::{Actor, Permission};
 use crate::audit::Change;
 use crate::campaigns::{self, Stage};
-use crate::error::{DomainError, DomainResult, is_unique_violation};
+use crate::error::{DomainError, DomainResult, on_unique};
 use crate::funds::{budget, ledger};
 use crate::money::Money;
 use crate::organizations::clean_name;
@@ -204,13 +204,9 @@ pub async fn create_supplier(
     }
     .insert(change.txn())
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict("该统一社会信用代码的供应商已登记".into())
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(on_unique(|| {
+        DomainError::Conflict("该统一社会信用代码的供应商已登记".into())
+    }))?;
     change
         .record(
             "Supplier",

@@ -3,7 +3,7 @@
 use crate::access::{Actor, Permission, Role, Scope};
 use crate::audit::Change;
 use crate::auth;
-use crate::error::{DomainError, DomainResult, is_unique_violation};
+use crate::error::{DomainError, DomainResult, on_unique};
 use crate::organizations::clean_name;
 use chrono::{DateTime, Utc};
 use entities::{api_token, organization, user};
@@ -80,13 +80,7 @@ pub async fn insert(change: &mut Change, new: &NewUser<'_>) -> DomainResult<user
     }
     .insert(change.txn())
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict("用户名已存在".into())
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(on_unique(|| DomainError::Conflict("用户名已存在".into())))?;
     change
         .record(
             "User",

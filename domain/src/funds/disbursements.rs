@@ -6,7 +6,7 @@ use super::{budget, ledger};
 use crate::access::{Actor, Permission, Scope};
 use crate::audit::Change;
 use crate::campaigns::{self, Stage, stage_of};
-use crate::error::{DomainError, DomainResult, is_unique_violation};
+use crate::error::{DomainError, DomainResult, on_unique};
 use crate::money::Money;
 use crate::pagination::{self, Page, PageArgs};
 use crate::recipients::{self, Status};
@@ -213,13 +213,9 @@ async fn plan(
     }
     .insert(change.txn())
     .await;
-    let created = created.map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into())
-        } else {
-            e.into()
-        }
-    })?;
+    let created = created.map_err(on_unique(|| {
+        DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into())
+    }))?;
     change
         .record(
             "Disbursement",

@@ -8,7 +8,7 @@ use crate::access::{Actor, Permission, Scope};
 use crate::audit::Change;
 use crate::campaigns::{self, RecipientKind, Stage, stage_of};
 use crate::crypto::{FieldCipher, PiiField};
-use crate::error::{DomainError, DomainResult, is_unique_violation};
+use crate::error::{DomainError, DomainResult, on_unique};
 use crate::identity::{self, BankAccount, IdNumber, Phone};
 use crate::organizations;
 use crate::pagination::{self, Page, PageArgs};
@@ -241,13 +241,7 @@ pub async fn nominate(s: &Services, actor: &Actor, n: Nomination) -> DomainResul
     )
     .insert(change.txn())
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            duplicate_error(kind)
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(on_unique(|| duplicate_error(kind)))?;
     campaigns::counters::recipient_added(change.txn(), category.id).await?;
     change
         .record(
@@ -429,13 +423,10 @@ pub async fn update(
     am.bank_account_mask = Set(sealed.bank_mask);
     am.dedup_key = Set(sealed.dedup_key);
     am.updated_at = Set(change.now());
-    let after = am.update(change.txn()).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            duplicate_error(kind)
-        } else {
-            e.into()
-        }
-    })?;
+    let after = am
+        .update(change.txn())
+        .await
+        .map_err(on_unique(|| duplicate_error(kind)))?;
     change
         .record(
             "Recipient",
