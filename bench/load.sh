@@ -5,6 +5,7 @@
 #
 #   bash bench/load.sh                 # 20 s per scenario
 #   DURATION=60s bash bench/load.sh
+#   SONGNUAN_ANSWER_CACHE_MB=0 bash bench/load.sh   # without kept answers: the read itself
 #
 # Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust), wrk (installed if missing).
 set -euo pipefail
@@ -56,7 +57,7 @@ summary() { # name, wrk output
   printf '%-34s %10s req/s   p50 %-9s p99 %-9s\n' "$1" "$rps" "$p50" "$p99"
 }
 
-echo "machine: $(nproc) cores; $CONNECTIONS connections; $DURATION per scenario; PostgreSQL; release build"
+echo "machine: $(nproc) cores; $CONNECTIONS connections; $DURATION per scenario; PostgreSQL; release build; kept answers: ${SONGNUAN_ANSWER_CACHE_MB:-64} MB"
 OUT_LOGIN=$([ -n "${SKIP_LOGIN:-}" ] || BENCH_PASSWORD=$DEMO_PASSWORD wrk -t${WRK_THREADS:-1} -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/login.lua "http://127.0.0.1:$PORT/graphql")
 sleep 3
 OUT_READ=$(BENCH_TOKEN=$TOKEN BENCH_CAMPAIGN=$CAMPAIGN wrk -t${WRK_THREADS:-1} -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/campaign.lua "http://127.0.0.1:$PORT/graphql")

@@ -1,15 +1,17 @@
 //! HTTP surface: `/graphql` (POST: the API; GET: offline GraphiQL), `/health`, `/ready`,
 //! `/metrics`, plus request limits and per-route metrics.
 use crate::AppState;
+use crate::graphql::answers::Answers;
 use crate::graphql::{Caller, ClientAddr, loaders, operations};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use chrono::Utc;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -61,22 +63,87 @@ async fn graphql(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     req: GraphQLRequest,
-) -> GraphQLResponse {
-    let caller = match bearer(&headers) {
-        None => Caller::Anonymous,
-        Some(Err(())) => Caller::Refused(Arc::new(domain::DomainError::unauthenticated())),
+) -> Response {
+    let (caller, data_version) = match bearer(&headers) {
+        None => (Caller::Anonymous, None),
+        Some(Err(())) => (
+            Caller::Refused(Arc::new(domain::DomainError::unauthenticated())),
+            None,
+        ),
         Some(Ok(token)) => {
             match domain::auth::authenticate(&state.services.db, &state.services.settings, &token).await {
-                Ok(actor) => Caller::Known(actor),
-                Err(e) => Caller::Refused(Arc::new(e)),
+                Ok(a) => (Caller::Known(a.actor), Some(a.data_version)),
+                Err(e) => (Caller::Refused(Arc::new(e)), None),
             }
         }
     };
     let addr = client_addr(&state, &headers, peer);
-    execute(&state, caller, addr, req.into_inner()).await.into()
+    answer(&state, caller, data_version, addr, req.into_inner()).await
+}
+
+/// Answers one request: from the kept answers when the same caller asked the same read-only
+/// question at the same data version today (see `graphql::answers`), else by running it.
+async fn answer(
+    state: &AppState,
+    caller: Caller,
+    data_version: Option<i64>,
+    client_addr: String,
+    req: async_graphql::Request,
+) -> Response {
+    let start = Instant::now();
+    let key = match (&caller, data_version) {
+        (Caller::Known(actor), Some(version)) if state.answers.enabled() => {
+            Answers::key(actor.user_id, &req).map(|k| (k, version))
+        }
+        _ => None,
+    };
+    let prepared = match state.operations.prepare(&req.query) {
+        Ok(p) => p,
+        Err(e) => return GraphQLResponse::from(refused(e)).into_response(),
+    };
+    let Some((key, version)) = key.filter(|_| prepared.read_only) else {
+        return GraphQLResponse::from(run(state, caller, client_addr, req, &prepared, start).await)
+            .into_response();
+    };
+    let today = Utc::now().date_naive();
+    if let Some(body) = state.answers.get(&key, version, today) {
+        operations::record_outcome(&prepared.fields, "ok", start.elapsed());
+        return graphql_json(body);
+    }
+    let resp = run(state, caller, client_addr, req, &prepared, start).await;
+    let keep = resp.is_ok() && resp.http_headers.is_empty() && resp.cache_control.value().is_none();
+    let body = match serde_json::to_vec(&resp) {
+        Ok(b) => Bytes::from(b),
+        Err(e) => {
+            tracing::error!(error = %e, "answer could not be serialised");
+            return GraphQLResponse::from(resp).into_response();
+        }
+    };
+    if keep {
+        state.answers.put(key, version, today, body.clone());
+    }
+    graphql_json(body)
+}
+
+/// The body and content type async-graphql-axum gives an answer, so kept and fresh answers
+/// look the same to a client.
+fn graphql_json(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/graphql-response+json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+fn refused(e: async_graphql::ServerError) -> async_graphql::Response {
+    with_codes(async_graphql::Response::from_errors(vec![e]))
 }
 
 /// Runs one GraphQL request for a caller: request data, DataLoaders, and the error-code rule.
+/// Never cached (tests call it to count statements).
 pub async fn execute(
     state: &AppState,
     caller: Caller,
@@ -84,10 +151,20 @@ pub async fn execute(
     req: async_graphql::Request,
 ) -> async_graphql::Response {
     let start = Instant::now();
-    let prepared = match state.operations.prepare(&req.query) {
-        Ok(p) => p,
-        Err(e) => return with_codes(async_graphql::Response::from_errors(vec![e])),
-    };
+    match state.operations.prepare(&req.query) {
+        Ok(prepared) => run(state, caller, client_addr, req, &prepared, start).await,
+        Err(e) => refused(e),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    caller: Caller,
+    client_addr: String,
+    req: async_graphql::Request,
+    prepared: &operations::Prepared,
+    start: Instant,
+) -> async_graphql::Response {
     let scope = caller.scope();
     let mut req = req.data(caller).data(ClientAddr(client_addr));
     req.set_parsed_query(prepared.doc.clone());

@@ -14,6 +14,7 @@ pub struct AppState {
     pub services: Services,
     pub schema: graphql::SongnuanSchema,
     pub operations: Arc<graphql::operations::Operations>,
+    pub answers: Arc<graphql::answers::Answers>,
     pub redis: Option<redis::Client>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -50,6 +51,9 @@ pub fn state_from(services: Services, redis: Option<redis::Client>) -> AppState 
     AppState {
         schema: graphql::build_schema(services.clone()),
         operations: Arc::new(graphql::build_operations()),
+        answers: Arc::new(graphql::answers::Answers::new(
+            services.settings.answer_cache_bytes,
+        )),
         services,
         redis,
         metrics: telemetry::metrics_handle(),

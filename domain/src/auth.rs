@@ -106,9 +106,20 @@ pub fn api_token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A verified caller, and the database's `data_version` read in the same statement: answers
+/// cached under that version are still true (see the `data_version` migration).
+pub struct Authenticated {
+    pub actor: Actor,
+    pub data_version: i64,
+}
+
 /// Resolves a bearer token to the acting user: one indexed query (user joined with its
 /// organisation), plus one for API tokens.
-pub async fn authenticate(db: &DatabaseConnection, settings: &Settings, bearer: &str) -> DomainResult<Actor> {
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    bearer: &str,
+) -> DomainResult<Authenticated> {
     let now = Utc::now();
     let bearer = bearer.trim();
     if bearer.len() > 512 {
@@ -139,17 +150,20 @@ pub async fn authenticate(db: &DatabaseConnection, settings: &Settings, bearer: 
     if row.disabled {
         return Err(DomainError::Unauthenticated("账号已停用".into()));
     }
-    Ok(Actor {
-        user_id: row.id,
-        username: row.username,
-        roles: Role::parse_list(&row.roles),
-        organization_id: row.organization_id,
-        org_path: row.org_path,
+    Ok(Authenticated {
+        actor: Actor {
+            user_id: row.id,
+            username: row.username,
+            roles: Role::parse_list(&row.roles),
+            organization_id: row.organization_id,
+            org_path: row.org_path,
+        },
+        data_version: row.data_version,
     })
 }
 
 /// What authenticating a request needs of the user and its organisation, in one statement
-/// (runs on every request: no password hash, no timestamps).
+/// (runs on every request: no password hash, no timestamps), with the data version.
 #[derive(FromQueryResult)]
 struct AuthRow {
     id: i64,
@@ -159,6 +173,7 @@ struct AuthRow {
     disabled: bool,
     token_version: i32,
     org_path: String,
+    data_version: i64,
 }
 
 impl AuthRow {
@@ -175,6 +190,10 @@ impl AuthRow {
                 user::Column::TokenVersion,
             ])
             .column_as(organization::Column::Path, "org_path")
+            .column_as(
+                sea_orm::sea_query::Expr::cust("(SELECT seq FROM data_version WHERE id = 1)"),
+                "data_version",
+            )
             .join(JoinType::InnerJoin, user::Relation::Organization.def())
             .into_model::<AuthRow>()
             .one(db)

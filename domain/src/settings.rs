@@ -70,6 +70,9 @@ pub struct Settings {
     pub federation_name: String,
     pub login_throttle: LoginThrottle,
     pub db_max_connections: u32,
+    /// Bytes of finished answers each replica keeps (`SONGNUAN_ANSWER_CACHE_MB`, default 64;
+    /// 0 turns the cache off).
+    pub answer_cache_bytes: usize,
     /// Most one person (by ID number) may receive across the campaigns of one year; off when
     /// unset (`SONGNUAN_ANNUAL_CAP`, e.g. "2000.00").
     pub annual_cap: Option<crate::money::Money>,
@@ -152,6 +155,7 @@ impl Settings {
                 per_address: parse_num(&get, "SONGNUAN_LOGIN_MAX_FAILURES_PER_ADDRESS", 20u32, 1, 100_000)?,
             },
             db_max_connections: parse_num(&get, "SONGNUAN_DB_MAX_CONNECTIONS", 16u32, 1, 500)?,
+            answer_cache_bytes: parse_num(&get, "SONGNUAN_ANSWER_CACHE_MB", 64usize, 0, 16 * 1024)? << 20,
             annual_cap: match get("SONGNUAN_ANNUAL_CAP") {
                 None => None,
                 Some(v) => Some(

@@ -6,6 +6,9 @@ mod m20260101_000001_foundation;
 mod m20260102_000001_recipients;
 mod m20260103_000001_money;
 mod m20260104_000001_category_counters;
+mod m20260105_000001_data_version;
+
+pub use m20260105_000001_data_version::{UNTRACKED_TABLES, track as track_data_version};
 
 pub struct Migrator;
 
@@ -17,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260102_000001_recipients::Migration),
             Box::new(m20260103_000001_money::Migration),
             Box::new(m20260104_000001_category_counters::Migration),
+            Box::new(m20260105_000001_data_version::Migration),
         ]
     }
 }

@@ -57,7 +57,8 @@ async fn a_page_of_200_with_nested_fields_is_a_few_statements() {
     let state = api::state_from(services, None);
     let actor = domain::auth::authenticate(&state.services.db, &app.settings, &admin)
         .await
-        .unwrap();
+        .unwrap()
+        .actor;
 
     let query = r#"query($c:ID!){recipients(campaignId:$c, first:200){
         totalCount
@@ -94,7 +95,8 @@ async fn a_page_of_200_with_nested_fields_is_a_few_statements() {
     // Without `totalCount` the filter is not counted: exactly one statement fewer.
     let actor = domain::auth::authenticate(&state.services.db, &app.settings, &admin)
         .await
-        .unwrap();
+        .unwrap()
+        .actor;
     statements.store(0, Ordering::SeqCst);
     let req = async_graphql::Request::new(query.replacen("totalCount", "", 1))
         .variables(async_graphql::Variables::from_json(json!({"c": c})));

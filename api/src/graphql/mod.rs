@@ -1,5 +1,6 @@
 //! The GraphQL schema: one module per domain area (auth, organizations, users, campaigns,
 //! audit), merged into the roots here, with the request limits and context helpers.
+pub mod answers;
 pub mod audit;
 pub mod auth;
 pub mod calendar;

@@ -26,6 +26,9 @@ pub struct Prepared {
     pub doc: ExecutableDocument,
     /// (root field, "query" | "mutation"), only names the schema defines.
     pub fields: Vec<(String, &'static str)>,
+    /// Every operation in the document is a query: answering it changes nothing, so its answer
+    /// may be kept (see `answers`).
+    pub read_only: bool,
 }
 
 pub struct Operations {
@@ -60,7 +63,15 @@ impl Operations {
             }
         }
         let fields = self.root_fields(&doc);
-        let prepared = Arc::new(Prepared { doc, fields });
+        let read_only = doc
+            .operations
+            .iter()
+            .all(|(_, op)| op.node.ty == OperationType::Query);
+        let prepared = Arc::new(Prepared {
+            doc,
+            fields,
+            read_only,
+        });
         if query.len() <= CACHE_MAX_TEXT
             && let Ok(mut c) = self.cache.lock()
         {
@@ -120,8 +131,12 @@ fn depth(set: &SelectionSet, frags: &HashMap<Name, Positioned<FragmentDefinition
 /// Counts and times each root field of an answered request (labels bounded: schema names and
 /// the contract's codes only).
 pub fn record(fields: &[(String, &'static str)], resp: &Response, elapsed: Duration) {
-    let outcome = resp
-        .errors
+    record_outcome(fields, outcome(resp), elapsed)
+}
+
+/// The outcome label of an answer: "ok" or the first error's code.
+fn outcome(resp: &Response) -> &'static str {
+    resp.errors
         .first()
         .map(|e| {
             e.extensions
@@ -134,7 +149,11 @@ pub fn record(fields: &[(String, &'static str)], resp: &Response, elapsed: Durat
                 })
                 .unwrap_or("error")
         })
-        .unwrap_or("ok");
+        .unwrap_or("ok")
+}
+
+/// Counts and times each root field with a known outcome (a kept answer is "ok").
+pub fn record_outcome(fields: &[(String, &'static str)], outcome: &'static str, elapsed: Duration) {
     let secs = elapsed.as_secs_f64();
     for (field, kind) in fields {
         metrics::counter!("songnuan_graphql_operations_total", "operation" => field.clone(), "kind" => *kind, "outcome" => outcome)
@@ -189,6 +208,14 @@ mod tests {
     fn root_fields_are_named_only_when_the_schema_has_them() {
         let p = ops().prepare("mutation{login(u:1){token} nope}").unwrap();
         assert_eq!(p.fields, vec![("login".to_string(), "mutation")]);
+        assert!(!p.read_only);
+        assert!(ops().prepare("{campaign(id:1){name}}").unwrap().read_only);
+        assert!(
+            !ops()
+                .prepare("query A{campaign(id:1){name}} mutation B{login(u:1){token}}")
+                .unwrap()
+                .read_only
+        );
     }
 
     #[test]

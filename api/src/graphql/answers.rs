@@ -1,0 +1,178 @@
+//! Finished answers kept in memory, so that a caller asking the same read-only question again
+//! (a screen refreshing its list, several tabs of one caseworker) is answered without running
+//! the schema.
+//!
+//! When an answer may be reused: same caller (user id: role and scope are the user's), same
+//! query text, operation name and variables, same calendar day (overdue flags and deadlines
+//! depend on today), and the same `data_version`. That number is read in the authentication
+//! statement every request runs anyway and advances, by database triggers, when any
+//! transaction that wrote an answered table commits, through the API or not (migration
+//! `m20260105_000001_data_version`). So an answer is never served after the data it was made
+//! from changed; the cost is that every write empties the cache for everyone.
+//!
+//! Only answers without errors are kept; mutations, uploads and anonymous callers are never
+//! cached. Memory is bounded by a byte budget (`SONGNUAN_ANSWER_CACHE_MB`, 0 turns it off),
+//! least recently used first out; one answer may take at most a sixteenth of it.
+use axum::body::Bytes;
+use chrono::NaiveDate;
+use lru::LruCache;
+use std::sync::Mutex;
+
+/// Longer query texts or variables are not cached (no client fills memory with keys).
+const MAX_KEY_TEXT: usize = 16 * 1024;
+/// What an entry costs besides its key and body (list links, the version, the day).
+const ENTRY_OVERHEAD: usize = 96;
+
+pub struct Answers {
+    budget: usize,
+    inner: Mutex<Kept>,
+}
+
+struct Kept {
+    lru: LruCache<String, Answer>,
+    used: usize,
+}
+
+struct Answer {
+    version: i64,
+    day: NaiveDate,
+    body: Bytes,
+}
+
+fn cost(key: &str, body: &Bytes) -> usize {
+    key.len() + body.len() + ENTRY_OVERHEAD
+}
+
+impl Answers {
+    pub fn new(budget_bytes: usize) -> Answers {
+        Answers {
+            budget: budget_bytes,
+            inner: Mutex::new(Kept {
+                lru: LruCache::unbounded(),
+                used: 0,
+            }),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.budget > 0
+    }
+
+    /// The cache key of a request by `user_id`, or None when it must not be cached.
+    pub fn key(user_id: i64, req: &async_graphql::Request) -> Option<String> {
+        if !req.uploads.is_empty() || req.query.len() > MAX_KEY_TEXT {
+            return None;
+        }
+        let variables = serde_json::to_string(&req.variables).ok()?;
+        if variables.len() > MAX_KEY_TEXT {
+            return None;
+        }
+        let op = req.operation_name.as_deref().unwrap_or("");
+        Some(format!("{user_id}\u{0}{op}\u{0}{variables}\u{0}{}", req.query))
+    }
+
+    /// The kept answer for `key` if it was made at `version` on `day`; a stale one is dropped.
+    pub fn get(&self, key: &str, version: i64, day: NaiveDate) -> Option<Bytes> {
+        let mut kept = self.inner.lock().ok()?;
+        let fresh = match kept.lru.get(key) {
+            None => None,
+            Some(a) if a.version == version && a.day == day => Some(a.body.clone()),
+            Some(_) => {
+                if let Some((k, old)) = kept.lru.pop_entry(key) {
+                    kept.used -= cost(&k, &old.body);
+                }
+                None
+            }
+        };
+        let result = if fresh.is_some() { "hit" } else { "miss" };
+        metrics::counter!("songnuan_answer_cache_total", "result" => result).increment(1);
+        fresh
+    }
+
+    /// Keeps an answer made at `version` on `day`, making room by dropping the least recently
+    /// used ones.
+    pub fn put(&self, key: String, version: i64, day: NaiveDate, body: Bytes) {
+        let size = cost(&key, &body);
+        if size > self.budget / 16 {
+            return;
+        }
+        let Ok(mut kept) = self.inner.lock() else { return };
+        if let Some((k, old)) = kept.lru.push(key, Answer { version, day, body }) {
+            // The same key replaced (or, never here, an eviction by capacity).
+            kept.used -= cost(&k, &old.body);
+        }
+        kept.used += size;
+        while kept.used > self.budget {
+            match kept.lru.pop_lru() {
+                Some((k, old)) => kept.used -= cost(&k, &old.body),
+                None => break,
+            }
+        }
+        metrics::gauge!("songnuan_answer_cache_bytes").set(kept.used as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, d).unwrap()
+    }
+
+    fn body(n: usize) -> Bytes {
+        Bytes::from(vec![b'x'; n])
+    }
+
+    #[test]
+    fn an_answer_is_reused_only_at_its_version_and_day() {
+        let a = Answers::new(1 << 20);
+        a.put("k".into(), 7, day(1), body(10));
+        assert_eq!(a.get("k", 7, day(1)).unwrap().len(), 10);
+        assert!(a.get("k", 7, day(2)).is_none(), "another day");
+        // the stale one was dropped: not even the old version finds it now
+        assert!(a.get("k", 7, day(1)).is_none());
+        a.put("k".into(), 7, day(1), body(10));
+        assert!(a.get("k", 8, day(1)).is_none(), "the data changed");
+        assert_eq!(a.inner.lock().unwrap().used, 0);
+    }
+
+    #[test]
+    fn the_byte_budget_holds_and_the_least_recently_used_go_first() {
+        let a = Answers::new(16 * 1000);
+        for i in 0..40 {
+            a.put(format!("k{i}"), 1, day(1), body(900));
+            assert!(a.inner.lock().unwrap().used <= 16 * 1000);
+        }
+        assert!(a.get("k0", 1, day(1)).is_none());
+        assert!(a.get("k39", 1, day(1)).is_some());
+        // one answer may not take more than a sixteenth
+        a.put("big".into(), 1, day(1), body(1001));
+        assert!(a.get("big", 1, day(1)).is_none());
+    }
+
+    #[test]
+    fn replacing_a_key_does_not_count_it_twice() {
+        let a = Answers::new(1 << 20);
+        a.put("k".into(), 1, day(1), body(100));
+        a.put("k".into(), 2, day(1), body(50));
+        assert_eq!(a.inner.lock().unwrap().used, cost("k", &body(50)));
+    }
+
+    #[test]
+    fn keys_separate_callers_variables_and_operations_and_skip_uploads() {
+        let q = |vars: serde_json::Value| {
+            async_graphql::Request::new("query($c:ID!){campaign(id:$c){name}}")
+                .variables(async_graphql::Variables::from_json(vars))
+        };
+        let k1 = Answers::key(1, &q(serde_json::json!({"c": "1"}))).unwrap();
+        assert_ne!(k1, Answers::key(2, &q(serde_json::json!({"c": "1"}))).unwrap());
+        assert_ne!(k1, Answers::key(1, &q(serde_json::json!({"c": "2"}))).unwrap());
+        assert_ne!(
+            k1,
+            Answers::key(1, &q(serde_json::json!({"c": "1"})).operation_name("A")).unwrap()
+        );
+        let long = async_graphql::Request::new(" ".repeat(MAX_KEY_TEXT + 1));
+        assert!(Answers::key(1, &long).is_none());
+    }
+}

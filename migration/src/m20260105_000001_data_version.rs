@@ -1,0 +1,129 @@
+//! `data_version`: one number that grows whenever a transaction that wrote any table the API
+//! answers from commits. The API keeps finished answers in memory and serves one again only
+//! while this number is unchanged (see `api/src/graphql/answers.rs`).
+//!
+//! It is kept by triggers, not by the application, on purpose: an edit made with plain SQL, a
+//! script or a second service must make cached answers stale exactly like an edit through the
+//! API. Every table created later must call `track` (a test checks the catalog).
+//!
+//! PostgreSQL: a deferred constraint trigger per row plus a TRUNCATE trigger. Deferred, so the
+//! single row is locked only in the last moment before commit and concurrent writers do not
+//! queue behind it for their whole transaction; a transaction-local flag makes the second and
+//! later rows of a transaction cost only a setting look-up.
+//! SQLite (one writer at a time): a plain row trigger.
+use sea_orm::DbBackend;
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// Tables that never advance `data_version`: the number itself, the migration log, and the
+/// failed-login records (read only by `login`, a mutation, which is never cached; a
+/// password-guessing client must not be able to empty the cache).
+pub const UNTRACKED_TABLES: [&str; 3] = ["data_version", "seaql_migrations", "login_failures"];
+
+/// The tables whose rows reach answers, when this migration was written.
+const TRACKED: [&str; 17] = [
+    "organizations",
+    "users",
+    "api_tokens",
+    "campaigns",
+    "categories",
+    "audit_head",
+    "audit_log",
+    "recipients",
+    "disbursements",
+    "ledger_entries",
+    "suppliers",
+    "contracts",
+    "contract_lines",
+    "deliveries",
+    "calendar_days",
+    "visits",
+    "visit_recipients",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        db.execute_unprepared("CREATE TABLE data_version (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL)")
+            .await?;
+        db.execute_unprepared("INSERT INTO data_version (id, seq) VALUES (1, 0)")
+            .await?;
+        if m.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(
+                "CREATE FUNCTION songnuan_bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN \
+                   IF current_setting('songnuan.data_version_bumped', true) IS DISTINCT FROM 'on' THEN \
+                     UPDATE data_version SET seq = seq + 1 WHERE id = 1; \
+                     PERFORM set_config('songnuan.data_version_bumped', 'on', true); \
+                   END IF; \
+                   RETURN NULL; \
+                 END $$",
+            )
+            .await?;
+        }
+        for table in TRACKED {
+            track(m, table).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        let pg = m.get_database_backend() == DbBackend::Postgres;
+        for table in TRACKED {
+            for sql in untrack_sql(pg, table) {
+                db.execute_unprepared(&sql).await?;
+            }
+        }
+        if pg {
+            db.execute_unprepared("DROP FUNCTION songnuan_bump_data_version()")
+                .await?;
+        }
+        db.execute_unprepared("DROP TABLE data_version").await?;
+        Ok(())
+    }
+}
+
+/// Makes every committed write to `table` advance `data_version`.
+pub async fn track(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    if m.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!(
+            "CREATE CONSTRAINT TRIGGER data_version_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION songnuan_bump_data_version()"
+        ))
+        .await?;
+        db.execute_unprepared(&format!(
+            "CREATE TRIGGER data_version_{table}_truncate AFTER TRUNCATE ON {table} \
+             FOR EACH STATEMENT EXECUTE FUNCTION songnuan_bump_data_version()"
+        ))
+        .await?;
+    } else {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER data_version_{table}_{} AFTER {event} ON {table} \
+                 BEGIN UPDATE data_version SET seq = seq + 1 WHERE id = 1; END",
+                event.to_lowercase()
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn untrack_sql(pg: bool, table: &str) -> Vec<String> {
+    if pg {
+        vec![
+            format!("DROP TRIGGER data_version_{table} ON {table}"),
+            format!("DROP TRIGGER data_version_{table}_truncate ON {table}"),
+        ]
+    } else {
+        ["insert", "update", "delete"]
+            .iter()
+            .map(|e| format!("DROP TRIGGER data_version_{table}_{e}"))
+            .collect()
+    }
+}
