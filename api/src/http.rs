@@ -1,7 +1,7 @@
 //! HTTP surface: `/graphql` (POST: the API; GET: offline GraphiQL), `/health`, `/ready`,
 //! `/metrics`, plus request limits and per-route metrics.
 use crate::AppState;
-use crate::graphql::answers::Answers;
+use crate::graphql::answers::{self, Answers};
 use crate::graphql::{Caller, ClientAddr, loaders, operations};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
@@ -101,7 +101,7 @@ async fn answer(
         Ok(p) => p,
         Err(e) => return GraphQLResponse::from(refused(e)).into_response(),
     };
-    let Some((key, version)) = key.filter(|_| prepared.read_only) else {
+    let Some((key, version)) = key.filter(|_| answers::may_keep(&prepared)) else {
         return GraphQLResponse::from(run(state, caller, client_addr, req, &prepared, start).await)
             .into_response();
     };

@@ -262,3 +262,44 @@ async fn every_table_advances_the_data_version_and_a_rolled_back_write_does_not(
     txn.rollback().await.unwrap();
     assert_eq!(data_version(&app).await, v3);
 }
+
+#[tokio::test]
+async fn the_audit_trail_is_always_read_afresh() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    app.root_org(&admin).await;
+    // Someone with the database in hand switches the triggers off before tampering.
+    if app.is_postgres() {
+        app.exec("ALTER TABLE audit_log DISABLE TRIGGER USER").await;
+    } else {
+        app.exec("DROP TRIGGER data_version_audit_log_update").await;
+    }
+    let verify = "{verifyAuditChain{ok}}";
+    let log = "{auditLog(first:1,action:\"login\"){edges{node{action}}}}";
+    for _ in 0..2 {
+        assert_eq!(
+            app.ok(Some(&admin), verify, json!({})).await["verifyAuditChain"]["ok"],
+            true
+        );
+        assert_eq!(
+            app.ok(Some(&admin), log, json!({})).await["auditLog"]["edges"][0]["node"]["action"],
+            "login"
+        );
+    }
+    let v = data_version(&app).await;
+    app.exec("UPDATE audit_log SET action = 'forged' WHERE action = 'login'")
+        .await;
+    assert_eq!(
+        data_version(&app).await,
+        v,
+        "the edit went unnoticed by the triggers"
+    );
+    assert_eq!(
+        app.ok(Some(&admin), verify, json!({})).await["verifyAuditChain"]["ok"],
+        false
+    );
+    assert_eq!(
+        app.ok(Some(&admin), log, json!({})).await["auditLog"]["edges"],
+        json!([])
+    );
+}

@@ -11,8 +11,10 @@
 //! from changed; the cost is that every write empties the cache for everyone.
 //!
 //! Only answers without errors are kept; mutations, uploads and anonymous callers are never
-//! cached. Memory is bounded by a byte budget (`SONGNUAN_ANSWER_CACHE_MB`, 0 turns it off),
+//! cached, nor the audit trail (`NEVER_KEPT`): whoever checks it must read the database as it
+//! is, even if someone changed it with the triggers switched off. Memory is bounded by a byte budget (`SONGNUAN_ANSWER_CACHE_MB`, 0 turns it off),
 //! least recently used first out; one answer may take at most a sixteenth of it.
+use super::operations::Prepared;
 use axum::body::Bytes;
 use chrono::NaiveDate;
 use lru::LruCache;
@@ -22,6 +24,19 @@ use std::sync::Mutex;
 const MAX_KEY_TEXT: usize = 16 * 1024;
 /// What an entry costs besides its key and body (list links, the version, the day).
 const ENTRY_OVERHEAD: usize = 96;
+
+/// Root fields whose answers are always made afresh.
+pub const NEVER_KEPT: [&str; 2] = ["auditLog", "verifyAuditChain"];
+
+/// Whether the answer to a prepared query may be kept: it changes nothing and asks for nothing
+/// in `NEVER_KEPT`.
+pub fn may_keep(prepared: &Prepared) -> bool {
+    prepared.read_only
+        && !prepared
+            .fields
+            .iter()
+            .any(|(f, _)| NEVER_KEPT.contains(&f.as_str()))
+}
 
 pub struct Answers {
     budget: usize,

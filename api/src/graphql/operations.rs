@@ -80,6 +80,8 @@ impl Operations {
         Ok(prepared)
     }
 
+    /// The root fields of every operation, through fragments too (`{...F}` must not hide a
+    /// field from the metrics or from the never-kept rule of `answers`).
     fn root_fields(&self, doc: &ExecutableDocument) -> Vec<(String, &'static str)> {
         let mut fields = Vec::new();
         for (_, op) in doc.operations.iter() {
@@ -87,16 +89,40 @@ impl Operations {
                 OperationType::Mutation => "mutation",
                 _ => "query",
             };
-            for item in &op.node.selection_set.node.items {
-                if let Selection::Field(f) = &item.node {
+            self.collect_root(&op.node.selection_set.node, &doc.fragments, kind, 16, &mut fields);
+        }
+        fields
+    }
+
+    fn collect_root(
+        &self,
+        set: &SelectionSet,
+        frags: &HashMap<Name, Positioned<FragmentDefinition>>,
+        kind: &'static str,
+        budget: usize,
+        out: &mut Vec<(String, &'static str)>,
+    ) {
+        if budget == 0 {
+            return;
+        }
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
                     let name = f.node.name.node.as_str();
-                    if self.known_fields.contains(name) {
-                        fields.push((name.to_string(), kind));
+                    if self.known_fields.contains(name) && !out.iter().any(|(n, _)| n == name) {
+                        out.push((name.to_string(), kind));
                     }
+                }
+                Selection::FragmentSpread(sp) => {
+                    if let Some(fr) = frags.get(&sp.node.fragment_name.node) {
+                        self.collect_root(&fr.node.selection_set.node, frags, kind, budget - 1, out);
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    self.collect_root(&i.node.selection_set.node, frags, kind, budget - 1, out)
                 }
             }
         }
-        fields
     }
 }
 
@@ -209,6 +235,13 @@ mod tests {
         let p = ops().prepare("mutation{login(u:1){token} nope}").unwrap();
         assert_eq!(p.fields, vec![("login".to_string(), "mutation")]);
         assert!(!p.read_only);
+        let p = ops()
+            .prepare("query{...F ... on Query{login}} fragment F on Query{campaign(id:1){name}}")
+            .unwrap();
+        assert_eq!(
+            p.fields,
+            vec![("campaign".to_string(), "query"), ("login".to_string(), "query")]
+        );
         assert!(ops().prepare("{campaign(id:1){name}}").unwrap().read_only);
         assert!(
             !ops()
