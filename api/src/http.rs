@@ -1,7 +1,7 @@
 //! HTTP surface: `/graphql` (POST: the API; GET: offline GraphiQL), `/health`, `/ready`,
 //! `/metrics`, plus request limits and per-route metrics.
 use crate::AppState;
-use crate::graphql::answers::{self, Answers};
+use crate::graphql::answers::{self, Answers, Served};
 use crate::graphql::{Caller, ClientAddr, loaders, operations};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
@@ -106,21 +106,25 @@ async fn answer(
             .into_response();
     };
     let today = Utc::now().date_naive();
-    if let Some(body) = state.answers.get(&key, version, today) {
-        operations::record_outcome(&prepared.fields, "ok", start.elapsed());
-        return graphql_json(body);
-    }
-    let resp = run(state, caller, client_addr, req, &prepared, start).await;
-    let keep = resp.is_ok() && resp.http_headers.is_empty() && resp.cache_control.value().is_none();
-    let body = match serde_json::to_vec(&resp) {
-        Ok(b) => Bytes::from(b),
-        Err(e) => {
-            tracing::error!(error = %e, "answer could not be serialised");
-            return GraphQLResponse::from(resp).into_response();
+    let made = state.answers.answer(key, version, today, || async {
+        let resp = run(state, caller, client_addr, req, &prepared, start).await;
+        let keep = resp.is_ok() && resp.http_headers.is_empty() && resp.cache_control.value().is_none();
+        match serde_json::to_vec(&resp) {
+            Ok(b) => (Bytes::from(b), keep),
+            Err(e) => {
+                tracing::error!(error = %e, "answer could not be serialised");
+                let internal = domain::DomainError::internal(anyhow::anyhow!("serialise answer: {e}"));
+                let error = async_graphql::Error::from(crate::graphql::errors::ApiError::from(internal));
+                let resp =
+                    async_graphql::Response::from_errors(vec![error.into_server_error(Default::default())]);
+                (Bytes::from(serde_json::to_vec(&resp).unwrap_or_default()), false)
+            }
         }
-    };
-    if keep {
-        state.answers.put(key, version, today, body.clone());
+    });
+    let (body, served) = made.await;
+    if served != Served::Made {
+        // A made answer was counted by `run`; a kept or shared one is counted here.
+        operations::record_outcome(&prepared.fields, "ok", start.elapsed());
     }
     graphql_json(body)
 }

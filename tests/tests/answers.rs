@@ -106,6 +106,39 @@ async fn a_repeated_read_runs_only_the_authentication_statement() {
 }
 
 #[tokio::test]
+async fn requests_that_miss_together_share_one_making() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let root = app.root_org(&admin).await;
+    let c = app.screening_campaign(&admin).await;
+    for n in 0..3 {
+        nominate(&app, &admin, &c, &root, n).await;
+    }
+    let (base, statements, _stop) = counting_server(&app).await;
+    let http = reqwest::Client::new();
+    statements.store(0, Ordering::SeqCst);
+    post(&http, &base, &admin, PAGE, json!({"c": c})).await;
+    let fresh = statements.load(Ordering::SeqCst) - 1;
+
+    // A write makes the kept page stale; then twenty clients refresh it at once.
+    nominate(&app, &admin, &c, &root, 9).await;
+    statements.store(0, Ordering::SeqCst);
+    let answers =
+        futures::future::join_all((0..20).map(|_| post(&http, &base, &admin, PAGE, json!({"c": c})))).await;
+    for a in &answers {
+        assert!(a.contains("\"totalCount\":4"), "{a}");
+        assert_eq!(a, &answers[0]);
+    }
+    let n = statements.load(Ordering::SeqCst);
+    // 20 authentications; the page itself made once (twice if one maker finished before the
+    // last asker arrived), not twenty times.
+    assert!(
+        n <= 20 + 2 * fresh,
+        "{n} statements for 20 askers (one making: {fresh})"
+    );
+}
+
+#[tokio::test]
 async fn a_change_through_the_api_is_seen_at_once() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;

@@ -14,11 +14,17 @@
 //! cached, nor the audit trail (`NEVER_KEPT`): whoever checks it must read the database as it
 //! is, even if someone changed it with the triggers switched off. Memory is bounded by a byte budget (`SONGNUAN_ANSWER_CACHE_MB`, 0 turns it off),
 //! least recently used first out; one answer may take at most a sixteenth of it.
+//!
+//! Requests that miss together share one making (`answer`): after a write, fifty clients
+//! refreshing the same list cost one run of the schema, not fifty.
 use super::operations::Prepared;
 use axum::body::Bytes;
 use chrono::NaiveDate;
 use lru::LruCache;
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
 
 /// Longer query texts or variables are not cached (no client fills memory with keys).
 const MAX_KEY_TEXT: usize = 16 * 1024;
@@ -41,6 +47,25 @@ pub fn may_keep(prepared: &Prepared) -> bool {
 pub struct Answers {
     budget: usize,
     inner: Mutex<Kept>,
+    /// Answers being made now, by key: later askers of the same version and day wait for it.
+    flights: Mutex<HashMap<String, Flight>>,
+}
+
+struct Flight {
+    version: i64,
+    day: NaiveDate,
+    cell: Arc<OnceCell<Bytes>>,
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// Kept from an earlier request.
+    Kept,
+    /// Made by a request that was already making it when this one asked.
+    Shared,
+    /// Made by this request.
+    Made,
 }
 
 struct Kept {
@@ -66,6 +91,62 @@ impl Answers {
                 lru: LruCache::unbounded(),
                 used: 0,
             }),
+            flights: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The answer for `key` at `version` on `day`: kept, shared with a request making it right
+    /// now, or made by `make` (which says whether it may be kept).
+    pub async fn answer<F, Fut>(&self, key: String, version: i64, day: NaiveDate, make: F) -> (Bytes, Served)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = (Bytes, bool)>,
+    {
+        if let Some(body) = self.get(&key, version, day) {
+            return (body, Served::Kept);
+        }
+        let cell = {
+            let Ok(mut flights) = self.flights.lock() else {
+                return (make().await.0, Served::Made);
+            };
+            match flights.get(&key) {
+                Some(f) if f.version == version && f.day == day => f.cell.clone(),
+                _ => {
+                    let cell = Arc::new(OnceCell::new());
+                    flights.insert(
+                        key.clone(),
+                        Flight {
+                            version,
+                            day,
+                            cell: cell.clone(),
+                        },
+                    );
+                    cell
+                }
+            }
+        };
+        let _landing = Landing {
+            answers: self,
+            key: &key,
+            cell: &cell,
+        };
+        let mut made = false;
+        let body = cell
+            .get_or_init(|| async {
+                made = true;
+                let (body, keep) = make().await;
+                if keep {
+                    self.put(key.clone(), version, day, body.clone());
+                }
+                body
+            })
+            .await
+            .clone();
+        if made {
+            (body, Served::Made)
+        } else {
+            metrics::counter!("songnuan_answer_cache_total", "result" => "shared").increment(1);
+            (body, Served::Shared)
         }
     }
 
@@ -127,6 +208,29 @@ impl Answers {
     }
 }
 
+/// Takes a finished flight off the board (later askers find the kept answer, or make a new one
+/// if it was not kept), and an abandoned one whose maker went away with no one waiting.
+struct Landing<'a> {
+    answers: &'a Answers,
+    key: &'a str,
+    cell: &'a Arc<OnceCell<Bytes>>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let Ok(mut flights) = self.answers.flights.lock() else {
+            return;
+        };
+        let ours = flights
+            .get(self.key)
+            .is_some_and(|f| Arc::ptr_eq(&f.cell, self.cell));
+        // Two holders: the board and this request — nobody else waits for it.
+        if ours && (self.cell.initialized() || Arc::strong_count(self.cell) <= 2) {
+            flights.remove(self.key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +276,65 @@ mod tests {
         a.put("k".into(), 1, day(1), body(100));
         a.put("k".into(), 2, day(1), body(50));
         assert_eq!(a.inner.lock().unwrap().used, cost("k", &body(50)));
+    }
+
+    #[tokio::test]
+    async fn askers_of_the_same_answer_share_one_making() {
+        let a = Arc::new(Answers::new(1 << 20));
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (go, wait) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+        for _ in 0..10 {
+            let (a, runs, mut wait) = (a.clone(), runs.clone(), wait.clone());
+            tasks.push(tokio::spawn(async move {
+                a.answer("k".into(), 1, day(1), || async move {
+                    runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = wait.wait_for(|v| *v).await;
+                    (body(5), true)
+                })
+                .await
+            }));
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        go.send(true).unwrap();
+        let mut served = Vec::new();
+        for t in tasks {
+            let (b, s) = t.await.unwrap();
+            assert_eq!(b.len(), 5);
+            served.push(s);
+        }
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(served.iter().filter(|s| **s == Served::Made).count(), 1);
+        assert_eq!(served.iter().filter(|s| **s == Served::Shared).count(), 9);
+        assert!(a.flights.lock().unwrap().is_empty(), "the flight landed");
+        // Kept now; an answer that may not be kept is made again by the next asker.
+        assert_eq!(
+            a.answer("k".into(), 1, day(1), || async { (body(1), true) })
+                .await
+                .1,
+            Served::Kept
+        );
+        for _ in 0..2 {
+            let (_, s) = a
+                .answer("e".into(), 1, day(1), || async { (body(1), false) })
+                .await;
+            assert_eq!(s, Served::Made);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_making_is_taken_over_or_cleared() {
+        let a = Arc::new(Answers::new(1 << 20));
+        // The maker goes away (its client hung up) with nobody waiting: the board is cleared.
+        let pending = a.answer("k".into(), 1, day(1), || std::future::pending::<(Bytes, bool)>());
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(10), pending).await;
+        assert!(a.flights.lock().unwrap().is_empty());
+        // The next asker makes it.
+        let (_, s) = a
+            .answer("k".into(), 1, day(1), || async { (body(3), true) })
+            .await;
+        assert_eq!(s, Served::Made);
     }
 
     #[test]
