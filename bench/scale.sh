@@ -57,11 +57,24 @@ summary() {
     "$(awk '/Requests\/sec/ {print $2}' <<<"$2")" "$(awk '$1=="50%" {print $2}' <<<"$2")" "$(awk '$1=="99%" {print $2}' <<<"$2")"
 }
 
-# The list, three ways: the same first page over and over (what a refreshing screen asks; the
-# kept answer serves it), a random one of 400 pages each time (the kept answers rarely help),
-# and the same first page with the cache off (the list itself).
+# The list, four ways: the same first page over and over (what a refreshing screen asks; the
+# kept answer serves it), the same while another client writes, a random one of the campaign's
+# pages each time, and the same first page with the cache off (the list itself).
 OUT=$(BENCH_TOKEN=$TOKEN BENCH_CAMPAIGN=$CAMPAIGN wrk -t1 -c50 -d"$DURATION" --latency -s bench/recipients.lua "$URL")
 summary "recipients(first:50){…}, same page" "$OUT"
+# The same page while a writer renames a recipient of that campaign back to back: every write
+# makes all kept answers stale, and the askers that miss together share one making.
+R=$(psql "$PG/$DB" -Atc "SELECT id FROM recipients WHERE campaign_id = $CAMPAIGN AND status = 'NOMINATED' ORDER BY id LIMIT 1")
+( i=0; while :; do i=$((i+1))
+    gql "{\"query\":\"mutation{updateRecipient(id:\\\"$R\\\",input:{name:\\\"改名$i\\\"}){id}}\"}" >/dev/null || true
+  done ) &
+WRITER=$!
+v0=$(psql "$PG/$DB" -Atc "SELECT seq FROM data_version")
+OUT=$(BENCH_TOKEN=$TOKEN BENCH_CAMPAIGN=$CAMPAIGN wrk -t1 -c50 -d"$DURATION" --latency -s bench/recipients.lua "$URL")
+kill $WRITER; wait $WRITER 2>/dev/null || true
+v1=$(psql "$PG/$DB" -Atc "SELECT seq FROM data_version")
+summary "recipients(first:50){…}, same page, writes" "$OUT"
+echo "  writes committed meanwhile: $((v1 - v0)) ($(( (v1 - v0) / ${DURATION%s} ))/s)"
 CURSORS=$(mktemp)
 after=null
 for _ in $(seq 1 400); do

@@ -327,7 +327,7 @@ mod tests {
     async fn an_abandoned_making_is_taken_over_or_cleared() {
         let a = Arc::new(Answers::new(1 << 20));
         // The maker goes away (its client hung up) with nobody waiting: the board is cleared.
-        let pending = a.answer("k".into(), 1, day(1), || std::future::pending::<(Bytes, bool)>());
+        let pending = a.answer("k".into(), 1, day(1), std::future::pending::<(Bytes, bool)>);
         let _ = tokio::time::timeout(std::time::Duration::from_millis(10), pending).await;
         assert!(a.flights.lock().unwrap().is_empty());
         // The next asker makes it.
