@@ -12,8 +12,13 @@
 //!
 //! Only answers without errors are kept; mutations, uploads and anonymous callers are never
 //! cached, nor the audit trail (`NEVER_KEPT`): whoever checks it must read the database as it
-//! is, even if someone changed it with the triggers switched off. Memory is bounded by a byte budget (`SONGNUAN_ANSWER_CACHE_MB`, 0 turns it off),
-//! least recently used first out; one answer may take at most a sixteenth of it.
+//! is, even if someone changed it with the triggers switched off. Nor may any answer that
+//! depends on more than the database, the caller and the day (a finer clock, an outside
+//! service, process-local state): such a root field belongs in `NEVER_KEPT`.
+//!
+//! Memory is bounded by a byte budget (`SONGNUAN_ANSWER_CACHE_MB`, 0 turns it off), least
+//! recently used first out; one answer may take at most a sixteenth of it. Only masked values
+//! are ever in an answer, so no personal data in clear is kept.
 //!
 //! Requests that miss together share one making (`answer`): after a write, fifty clients
 //! refreshing the same list cost one run of the schema, not fifty.
