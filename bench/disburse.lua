@@ -13,7 +13,6 @@ function setup(thread)
 end
 
 local n = 0
-local errors = 0
 function request()
   n = n + 1
   local i = slice + (n - 1) * threads + 1
@@ -23,9 +22,4 @@ function request()
   return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
 end
 
-function response(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then
-    errors = errors + 1
-    if errors <= 3 then io.stderr:write("unexpected answer: " .. status .. " " .. string.sub(body, 1, 200) .. "\n") end
-  end
-end
+dofile("bench/check.lua")

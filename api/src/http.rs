@@ -91,17 +91,18 @@ async fn answer(
     req: async_graphql::Request,
 ) -> Response {
     let start = Instant::now();
-    let key = match (&caller, data_version) {
-        (Caller::Known(actor), Some(version)) if state.answers.enabled() => {
-            Answers::key(actor.user_id, &req).map(|k| (k, version))
-        }
-        _ => None,
-    };
     let prepared = match state.operations.prepare(&req.query) {
         Ok(p) => p,
         Err(e) => return GraphQLResponse::from(refused(e)).into_response(),
     };
-    let Some((key, version)) = key.filter(|_| answers::may_keep(&prepared)) else {
+    // The key (query text and variables) is built only for answers that may be kept.
+    let key = match (&caller, data_version) {
+        (Caller::Known(actor), Some(version)) if state.answers.enabled() && answers::may_keep(&prepared) => {
+            Answers::key(actor.user_id, &req).map(|k| (k, version))
+        }
+        _ => None,
+    };
+    let Some((key, version)) = key else {
         return GraphQLResponse::from(run(state, caller, client_addr, req, &prepared, start).await)
             .into_response();
     };

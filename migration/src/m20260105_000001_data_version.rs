@@ -89,41 +89,51 @@ impl MigrationTrait for Migration {
 
 /// Makes every committed write to `table` advance `data_version`.
 pub async fn track(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
-    let db = m.get_connection();
-    if m.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared(&format!(
-            "CREATE CONSTRAINT TRIGGER data_version_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} \
-             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION songnuan_bump_data_version()"
-        ))
-        .await?;
-        db.execute_unprepared(&format!(
-            "CREATE TRIGGER data_version_{table}_truncate AFTER TRUNCATE ON {table} \
-             FOR EACH STATEMENT EXECUTE FUNCTION songnuan_bump_data_version()"
-        ))
-        .await?;
-    } else {
-        for event in ["INSERT", "UPDATE", "DELETE"] {
-            db.execute_unprepared(&format!(
-                "CREATE TRIGGER data_version_{table}_{} AFTER {event} ON {table} \
-                 BEGIN UPDATE data_version SET seq = seq + 1 WHERE id = 1; END",
-                event.to_lowercase()
-            ))
-            .await?;
-        }
+    let pg = m.get_database_backend() == DbBackend::Postgres;
+    for (_, create) in triggers(pg, table) {
+        m.get_connection().execute_unprepared(&create).await?;
     }
     Ok(())
 }
 
 fn untrack_sql(pg: bool, table: &str) -> Vec<String> {
+    let on = if pg { format!(" ON {table}") } else { String::new() };
+    triggers(pg, table)
+        .into_iter()
+        .map(|(name, _)| format!("DROP TRIGGER {name}{on}"))
+        .collect()
+}
+
+/// The triggers that track `table`, by name, with the statement that creates each.
+fn triggers(pg: bool, table: &str) -> Vec<(String, String)> {
+    let bump = "EXECUTE FUNCTION songnuan_bump_data_version()";
     if pg {
+        let row = format!("data_version_{table}");
+        let truncate = format!("data_version_{table}_truncate");
         vec![
-            format!("DROP TRIGGER data_version_{table} ON {table}"),
-            format!("DROP TRIGGER data_version_{table}_truncate ON {table}"),
+            (
+                row.clone(),
+                format!(
+                    "CREATE CONSTRAINT TRIGGER {row} AFTER INSERT OR UPDATE OR DELETE ON {table} \
+                     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW {bump}"
+                ),
+            ),
+            (
+                truncate.clone(),
+                format!("CREATE TRIGGER {truncate} AFTER TRUNCATE ON {table} FOR EACH STATEMENT {bump}"),
+            ),
         ]
     } else {
-        ["insert", "update", "delete"]
+        ["INSERT", "UPDATE", "DELETE"]
             .iter()
-            .map(|e| format!("DROP TRIGGER data_version_{table}_{e}"))
+            .map(|event| {
+                let name = format!("data_version_{table}_{}", event.to_lowercase());
+                let create = format!(
+                    "CREATE TRIGGER {name} AFTER {event} ON {table} \
+                     BEGIN UPDATE data_version SET seq = seq + 1 WHERE id = 1; END"
+                );
+                (name, create)
+            })
             .collect()
     }
 }

@@ -231,6 +231,22 @@ impl TestApp {
         id
     }
 
+    /// Nominates test person `n` (a valid ID number, category HARDSHIP) for `org`; the new id.
+    pub async fn nominate_person(&self, token: &str, campaign: &str, org: &str, n: u32) -> String {
+        let d = self
+            .ok(
+                Some(token),
+                "mutation($i:NominateInput!){nominateRecipient(input:$i){id}}",
+                json!({"i": {"campaignId": campaign, "categoryCode": "HARDSHIP", "kind": "PERSON",
+                             "name": format!("职工{n}"), "idNumber": id_number(n), "nominatedById": org}}),
+            )
+            .await;
+        d["nominateRecipient"]["id"]
+            .as_str()
+            .expect("recipient id")
+            .to_string()
+    }
+
     /// Records funding (as ADMIN or FINANCE): DISTRIBUTION needs money in the ledger.
     pub async fn fund(&self, token: &str, campaign: &str, amount: &str) {
         self.ok(
@@ -253,6 +269,27 @@ impl TestApp {
             .await
             .expect("raw sql");
     }
+}
+
+/// A connection to `url` that counts the SQL statements it runs (`SHOW_SQL=1` prints them),
+/// for the no-N+1 and kept-answer tests.
+pub async fn counting_connection(
+    url: &str,
+) -> (DatabaseConnection, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let statements = std::sync::Arc::new(AtomicUsize::new(0));
+    let mut db = domain::db::connect_url(url, 4).await.expect("connect");
+    let counter = statements.clone();
+    db.set_metric_callback(move |info| {
+        if std::env::var("SHOW_SQL").is_ok() {
+            eprintln!(
+                "SQL: {}",
+                info.statement.sql.chars().take(150).collect::<String>()
+            );
+        }
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    (db, statements)
 }
 
 /// The `extensions.code` of the first error, if any.

@@ -3,25 +3,12 @@
 //! behind the API's back (the `data_version` triggers) — nor to another caller.
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use songnuan_tests::{TestApp, id_number};
+use songnuan_tests::{TestApp, counting_connection};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const PAGE: &str = "query($c:ID!){recipients(campaignId:$c,first:50){totalCount edges{node{id name status \
     category{code name} nominatedBy{name} disbursements{id amount status}}}}}";
-
-async fn nominate(app: &TestApp, token: &str, campaign: &str, org: &str, n: u32) -> String {
-    let d = app
-        .ok(
-            Some(token),
-            "mutation($i:NominateInput!){nominateRecipient(input:$i){id}}",
-            json!({"i": {"campaignId": campaign, "categoryCode": "HARDSHIP", "kind": "PERSON",
-                "name": format!("职工{n}"), "idNumber": id_number(n), "phone": format!("1390000{n:04}"),
-                "bankAccount": format!("62284800{n:08}"), "nominatedById": org}}),
-        )
-        .await;
-    d["nominateRecipient"]["id"].as_str().unwrap().to_string()
-}
 
 async fn data_version(app: &TestApp) -> i64 {
     let backend = app.db.get_database_backend();
@@ -39,14 +26,7 @@ async fn data_version(app: &TestApp) -> i64 {
 
 /// A second server on the same database whose connection counts the statements it runs.
 async fn counting_server(app: &TestApp) -> (String, Arc<AtomicUsize>, tokio::sync::oneshot::Sender<()>) {
-    let statements = Arc::new(AtomicUsize::new(0));
-    let mut db = domain::db::connect_url(&app.settings.database_url, 4)
-        .await
-        .unwrap();
-    let counter = statements.clone();
-    db.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let (db, statements) = counting_connection(&app.settings.database_url).await;
     let services = domain::Services::new(db, Arc::new(app.settings.clone()));
     let state = api::state_from(services, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -59,6 +39,37 @@ async fn counting_server(app: &TestApp) -> (String, Arc<AtomicUsize>, tokio::syn
         .await;
     });
     (base, statements, tx)
+}
+
+/// A screening campaign with three people nominated by the federation, and a counting server.
+struct Counted {
+    app: TestApp,
+    admin: String,
+    root: String,
+    campaign: String,
+    base: String,
+    statements: Arc<AtomicUsize>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn three_nominated() -> Counted {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let root = app.root_org(&admin).await;
+    let campaign = app.screening_campaign(&admin).await;
+    for n in 0..3 {
+        app.nominate_person(&admin, &campaign, &root, n).await;
+    }
+    let (base, statements, stop) = counting_server(&app).await;
+    Counted {
+        app,
+        admin,
+        root,
+        campaign,
+        base,
+        statements,
+        _stop: stop,
+    }
 }
 
 async fn post(http: &reqwest::Client, base: &str, token: &str, query: &str, vars: Value) -> String {
@@ -75,14 +86,16 @@ async fn post(http: &reqwest::Client, base: &str, token: &str, query: &str, vars
 
 #[tokio::test]
 async fn a_repeated_read_runs_only_the_authentication_statement() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let root = app.root_org(&admin).await;
-    let c = app.screening_campaign(&admin).await;
-    for n in 0..3 {
-        nominate(&app, &admin, &c, &root, n).await;
-    }
-    let (base, statements, _stop) = counting_server(&app).await;
+    // Every field bound: the servers and the database live until the test ends.
+    let Counted {
+        app: _app,
+        admin,
+        root: _,
+        campaign: c,
+        base,
+        statements,
+        _stop,
+    } = three_nominated().await;
     let http = reqwest::Client::new();
 
     statements.store(0, Ordering::SeqCst);
@@ -107,21 +120,22 @@ async fn a_repeated_read_runs_only_the_authentication_statement() {
 
 #[tokio::test]
 async fn requests_that_miss_together_share_one_making() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let root = app.root_org(&admin).await;
-    let c = app.screening_campaign(&admin).await;
-    for n in 0..3 {
-        nominate(&app, &admin, &c, &root, n).await;
-    }
-    let (base, statements, _stop) = counting_server(&app).await;
+    let Counted {
+        app,
+        admin,
+        root,
+        campaign: c,
+        base,
+        statements,
+        _stop,
+    } = three_nominated().await;
     let http = reqwest::Client::new();
     statements.store(0, Ordering::SeqCst);
     post(&http, &base, &admin, PAGE, json!({"c": c})).await;
     let fresh = statements.load(Ordering::SeqCst) - 1;
 
     // A write makes the kept page stale; then twenty clients refresh it at once.
-    nominate(&app, &admin, &c, &root, 9).await;
+    app.nominate_person(&admin, &c, &root, 9).await;
     statements.store(0, Ordering::SeqCst);
     let answers =
         futures::future::join_all((0..20).map(|_| post(&http, &base, &admin, PAGE, json!({"c": c})))).await;
@@ -144,7 +158,7 @@ async fn a_change_through_the_api_is_seen_at_once() {
     let admin = app.admin().await;
     let root = app.root_org(&admin).await;
     let c = app.screening_campaign(&admin).await;
-    let r = nominate(&app, &admin, &c, &root, 1).await;
+    let r = app.nominate_person(&admin, &c, &root, 1).await;
     let before = app.ok(Some(&admin), PAGE, json!({"c": c})).await;
     assert_eq!(before["recipients"]["edges"][0]["node"]["name"], "职工1");
     app.ok(Some(&admin), PAGE, json!({"c": c})).await;
@@ -158,7 +172,7 @@ async fn a_change_through_the_api_is_seen_at_once() {
     let after = app.ok(Some(&admin), PAGE, json!({"c": c})).await;
     assert_eq!(after["recipients"]["edges"][0]["node"]["name"], "改过的名字");
 
-    nominate(&app, &admin, &c, &root, 2).await;
+    app.nominate_person(&admin, &c, &root, 2).await;
     let after = app.ok(Some(&admin), PAGE, json!({"c": c})).await;
     assert_eq!(after["recipients"]["totalCount"], 2);
 }
@@ -169,7 +183,7 @@ async fn a_change_made_with_plain_sql_is_seen_at_once() {
     let admin = app.admin().await;
     let root = app.root_org(&admin).await;
     let c = app.screening_campaign(&admin).await;
-    let r = nominate(&app, &admin, &c, &root, 1).await;
+    let r = app.nominate_person(&admin, &c, &root, 1).await;
     for _ in 0..2 {
         let page = app.ok(Some(&admin), PAGE, json!({"c": c})).await;
         assert_eq!(page["recipients"]["edges"][0]["node"]["name"], "职工1");
@@ -218,9 +232,9 @@ async fn answers_are_kept_per_caller() {
         .create_org(&admin, "乙基层工会", "GRASSROOTS", Some(&root))
         .await;
     let c = app.screening_campaign(&admin).await;
-    nominate(&app, &admin, &c, &a, 1).await;
-    nominate(&app, &admin, &c, &b, 2).await;
-    nominate(&app, &admin, &c, &b, 3).await;
+    app.nominate_person(&admin, &c, &a, 1).await;
+    app.nominate_person(&admin, &c, &b, 2).await;
+    app.nominate_person(&admin, &c, &b, 3).await;
     let ga = app.user_token(&admin, "jia01", &["GRASSROOTS"], &a).await;
     let gb = app.user_token(&admin, "yi001", &["GRASSROOTS"], &b).await;
     let total = |v: Value| v["recipients"]["totalCount"].clone();

@@ -1,9 +1,9 @@
 //! No N+1: a page of 200 recipients with nested fields costs a small, fixed number of SQL
 //! statements, counted on an instrumented connection.
 use serde_json::json;
-use songnuan_tests::{TestApp, id_number};
+use songnuan_tests::{TestApp, counting_connection, id_number};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 #[tokio::test]
 async fn a_page_of_200_with_nested_fields_is_a_few_statements() {
@@ -39,20 +39,7 @@ async fn a_page_of_200_with_nested_fields_is_a_few_statements() {
         assert!(d.get("errors").is_none(), "{d}");
     }
 
-    let statements = Arc::new(AtomicUsize::new(0));
-    let mut db = domain::db::connect_url(&app.settings.database_url, 4)
-        .await
-        .unwrap();
-    let counter = statements.clone();
-    db.set_metric_callback(move |info| {
-        if std::env::var("SHOW_SQL").is_ok() {
-            eprintln!(
-                "SQL: {}",
-                info.statement.sql.chars().take(150).collect::<String>()
-            );
-        }
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let (db, statements) = counting_connection(&app.settings.database_url).await;
     let services = domain::Services::new(db, Arc::new(app.settings.clone()));
     let state = api::state_from(services, None);
     let actor = domain::auth::authenticate(&state.services.db, &app.settings, &admin)

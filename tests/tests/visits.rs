@@ -1,7 +1,7 @@
 //! Visits (走访慰问, 八项规定) end to end: limits, visits within and above them (flagged with
 //! reasons, never refused), the flagged list, and refusals that leave nothing behind.
 use serde_json::{Value, json};
-use songnuan_tests::{TestApp, code, id_number};
+use songnuan_tests::{TestApp, code};
 
 const RECORD: &str = "mutation($i:VisitInput!){recordVisit(input:$i){id visitedOn team participants vehicles note flagged reasons recipients{id name}}}";
 const LIST: &str = "query($c:ID!,$f:Boolean){visits(campaignId:$c,flaggedOnly:$f){id team participants vehicles flagged reasons recipients{id name}}}";
@@ -16,18 +16,6 @@ struct World {
     /// In DISTRIBUTION, with `recipients`.
     campaign: String,
     recipients: Vec<String>,
-}
-
-async fn nominate(app: &TestApp, token: &str, campaign: &str, org: &str, n: u32) -> String {
-    let d = app
-        .ok(
-            Some(token),
-            "mutation($i:NominateInput!){nominateRecipient(input:$i){id}}",
-            json!({"i": {"campaignId": campaign, "categoryCode": "HARDSHIP", "kind": "PERSON",
-                         "name": format!("职工{n}"), "idNumber": id_number(n), "nominatedById": org}}),
-        )
-        .await;
-    d["nominateRecipient"]["id"].as_str().unwrap().to_string()
 }
 
 async fn advance(app: &TestApp, admin: &str, campaign: &str, to: &str) {
@@ -49,7 +37,7 @@ async fn world() -> World {
     let campaign = app.screening_campaign(&admin).await;
     let mut recipients = Vec::new();
     for n in 1..=3 {
-        recipients.push(nominate(&app, &cw, &campaign, &root, n).await);
+        recipients.push(app.nominate_person(&cw, &campaign, &root, n).await);
     }
     advance(&app, &admin, &campaign, "PROCUREMENT").await;
     app.ok(
@@ -210,7 +198,7 @@ async fn refused_visits_leave_nothing_behind() {
     } = world().await;
     // Another campaign, still in SCREENING, with a recipient of its own.
     let other = app.screening_campaign(&admin).await;
-    let stranger = nominate(&app, &cw, &other, &root, 50).await;
+    let stranger = app.nominate_person(&cw, &other, &root, 50).await;
     let union = app
         .create_org(&admin, "永定环卫所工会", "GRASSROOTS", Some(&root))
         .await;
