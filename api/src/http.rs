@@ -1,5 +1,6 @@
-//! HTTP surface: `/graphql` (POST: the API; GET: offline GraphiQL), `/health`, `/ready`,
-//! `/metrics`, plus request limits and per-route metrics.
+//! HTTP surface: `/graphql` (POST: the API; GET: offline GraphiQL), `/health`, `/ready`, plus
+//! request limits and per-route metrics; `/metrics` on its own address (`metrics_router`).
+//! Every refusal, down to an unknown path, has the contract's error shape.
 use crate::AppState;
 use crate::graphql::answers::{self, Answers, Served};
 use crate::graphql::{Caller, ClientAddr, loaders, operations};
@@ -12,6 +13,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
+use http_body_util::BodyExt;
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +31,8 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/{file}", get(graphiql_asset))
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn(http_metrics))
         .layer(TraceLayer::new_for_http())
@@ -62,7 +66,7 @@ async fn graphql(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    req: GraphQLRequest,
+    req: GraphQLRequest<BadRequest>,
 ) -> Response {
     let (caller, data_version) = match bearer(&headers) {
         None => (Caller::Anonymous, None),
@@ -77,8 +81,12 @@ async fn graphql(
             }
         }
     };
+    let req = req.into_inner();
+    if req.query.trim().is_empty() {
+        return refuse(StatusCode::BAD_REQUEST, "请求缺少查询（query）");
+    }
     let addr = client_addr(&state, &headers, peer);
-    answer(&state, caller, data_version, addr, req.into_inner()).await
+    answer(&state, caller, data_version, addr, req).await
 }
 
 /// Answers one request: from the kept answers when the same caller asked the same read-only
@@ -270,20 +278,89 @@ async fn redis_ping(client: &redis::Client) -> bool {
     )
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// The operations router: `/metrics` only, served on its own listen address
+/// (`SONGNUAN_METRICS_LISTEN`), never on the API's port.
+pub fn metrics_router(handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(no_route)
+        .with_state(handle)
+}
+
+async fn metrics(State(handle): State<PrometheusHandle>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(),
+        handle.render(),
     )
         .into_response()
 }
 
-fn refuse(status: StatusCode, message: &str) -> Response {
-    let body = json!({"errors": [{"message": message, "extensions": {"code": "VALIDATION"}}]});
+/// A refusal in the contract's shape: `{"errors":[{"message", "extensions":{"code"}}]}`.
+fn refuse_with(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]});
     (status, axum::Json(body)).into_response()
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    refuse_with(status, "VALIDATION", message)
+}
+
+fn too_large() -> Response {
+    refuse(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "请求体过大（JSON 最多 {} MiB，上传最多 {} MiB）",
+            JSON_LIMIT >> 20,
+            UPLOAD_LIMIT >> 20
+        ),
+    )
+}
+
+/// A request body that is not one GraphQL request, answered in the contract's shape with a
+/// zh-CN message (async-graphql-axum's own rejection is plain text with Rust debug output).
+pub struct BadRequest(async_graphql::ParseRequestError);
+
+impl From<async_graphql::ParseRequestError> for BadRequest {
+    fn from(e: async_graphql::ParseRequestError) -> Self {
+        BadRequest(e)
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        use async_graphql::ParseRequestError as E;
+        // A streamed upload cut by `limit_body` surfaces as a read error deep inside the
+        // multipart parser; its text is the only mark it leaves.
+        let cut = format!("{:?}", self.0).contains("length limit exceeded");
+        let message = match &self.0 {
+            _ if cut => return too_large(),
+            E::PayloadTooLarge => return too_large(),
+            E::UnsupportedBatch => "不支持批量请求：请求体应为一个 JSON 对象（含 query），不能是数组",
+            E::InvalidRequest(_) => {
+                "请求体不是有效的 GraphQL 请求：应为 JSON 对象，含字符串 query，可选 variables（对象）与 operationName"
+            }
+            E::Io(_) => "无法读取请求体",
+            E::InvalidFilesMap(_) | E::InvalidMultipart(_) | E::MissingOperatorsPart | E::MissingMapPart => {
+                "上传请求格式错误：应符合 GraphQL multipart 请求规范（operations、map 与文件部分）"
+            }
+            E::NotUpload | E::MissingFiles => "上传请求缺少文件",
+            _ => "请求格式错误",
+        };
+        tracing::debug!(error = %self.0, "request body refused");
+        refuse(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+/// Paths and methods the server does not serve, in the same shape as every other refusal.
+async fn no_route() -> Response {
+    refuse_with(StatusCode::NOT_FOUND, "NOT_FOUND", "没有这个地址")
+}
+
+async fn wrong_method() -> Response {
+    refuse(StatusCode::METHOD_NOT_ALLOWED, "不支持此请求方法")
 }
 
 /// Caps request bodies before anything reads them: by Content-Length at once, and for
@@ -301,11 +378,23 @@ async fn limit_body(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "请求体过大");
+        return too_large();
     }
     let (parts, body) = req.into_parts();
-    let body = Body::new(http_body_util::Limited::new(body, limit));
-    next.run(Request::from_parts(parts, body)).await
+    let body = http_body_util::Limited::new(body, limit);
+    if multipart {
+        // Uploads are streamed to the importer; a cut stream is mapped to 413 by `BadRequest`.
+        return next.run(Request::from_parts(parts, Body::new(body))).await;
+    }
+    // JSON is read whole anyway: read it here, so a chunked body past the limit is a 413.
+    match body.collect().await {
+        Ok(collected) => {
+            next.run(Request::from_parts(parts, Body::from(collected.to_bytes())))
+                .await
+        }
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => too_large(),
+        Err(_) => refuse(StatusCode::BAD_REQUEST, "无法读取请求体"),
+    }
 }
 
 /// Request counts and latencies per route (matched path, so labels stay bounded).

@@ -60,18 +60,49 @@ pub fn state_from(services: Services, redis: Option<redis::Client>) -> AppState 
     }
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Serves until `shutdown` resolves, then drains in-flight requests for at most the
+/// configured grace (`Settings::shutdown_grace`) and returns, whatever is still running: an
+/// orchestrator that sends SIGTERM relies on the process ending.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let grace = state.services.settings.shutdown_grace;
     let app = http::router(state);
-    axum::serve(
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(());
+    });
+    let grace_over = async move {
+        if stopping_rx.await.is_err() {
+            // The server ended on its own (an error): nothing to time.
+            return std::future::pending().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = grace_over => {
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "停止等待超时：仍有请求未完成，强制退出");
+        }
+    }
+    Ok(())
+}
+
+/// Serves `/metrics` on its own listener until `shutdown` resolves.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, http::metrics_router(handle))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }

@@ -44,7 +44,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli.command.unwrap_or(Command::Serve))) {
+    let outcome = rt.block_on(run(cli.command.unwrap_or(Command::Serve)));
+    // A request abandoned at the end of the shutdown grace may still hold a worker thread:
+    // do not wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, no backtrace: what failed and why.
@@ -69,12 +73,36 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Serve => {
             let listen = settings.listen;
+            let metrics_listen = settings.metrics_listen;
             let state = api::prepare(settings).await?;
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| anyhow::anyhow!("无法监听 {listen}: {e}"))?;
+            let bind = |addr| async move {
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("无法监听 {addr}: {e}"))
+            };
+            let listener = bind(listen).await?;
+            // One signal stops both servers.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            if let Some(addr) = metrics_listen {
+                let metrics_listener = bind(addr).await?;
+                let mut stop = stop_rx.clone();
+                let handle = state.metrics.clone();
+                tokio::spawn(async move {
+                    let stopped = async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    };
+                    if let Err(e) = api::serve_metrics(metrics_listener, handle, stopped).await {
+                        tracing::error!(error = %e, "metrics server failed");
+                    }
+                });
+                tracing::info!("指标端点: http://{addr}/metrics");
+            }
             tracing::info!("送暖 API 已启动: http://{listen}/graphql");
-            api::serve(listener, state, shutdown_signal()).await
+            let stopped = async move {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            };
+            api::serve(listener, state, stopped).await
         }
         Command::Migrate { action } => {
             let db = domain::db::connect(&settings).await?;

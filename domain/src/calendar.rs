@@ -8,6 +8,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// day-by-day walk while staying far beyond any real deadline.
 pub const MAX_DAYS: u32 = 3660;
 
+/// The dates the system accepts and answers: far beyond any campaign, yet a year 9999 or a
+/// sum past it is refused as `VALIDATION` instead of printing `+10014-01-10`.
+pub const FIRST_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
+pub const LAST_DATE: NaiveDate = NaiveDate::from_ymd_opt(2200, 12, 31).expect("valid date");
+
+/// Whether a date lies within `FIRST_DATE..=LAST_DATE`.
+pub fn in_supported_range(d: NaiveDate) -> bool {
+    (FIRST_DATE..=LAST_DATE).contains(&d)
+}
+
 /// The shipped State Council arrangements; the database table is seeded from it.
 const OFFICIAL_CSV: &str = include_str!("../data/cn-official-2025-2026.csv");
 
@@ -193,11 +203,17 @@ impl Calendar {
         if days > MAX_DAYS {
             return Err(CalendarError::DaysOutOfRange { days });
         }
+        if !in_supported_range(date) {
+            return Err(CalendarError::DateOutOfRange);
+        }
         let mut current = date;
         let mut provisional = days == 0 && !self.knows_year(date.year());
         let mut left = days;
         while left > 0 {
-            current = current.succ_opt().ok_or(CalendarError::DateOutOfRange)?;
+            current = current
+                .succ_opt()
+                .filter(|d| *d <= LAST_DATE)
+                .ok_or(CalendarError::DateOutOfRange)?;
             provisional |= !self.knows_year(current.year());
             if self.is_working_day(current) {
                 left -= 1;
@@ -215,7 +231,7 @@ fn is_weekend(d: NaiveDate) -> bool {
 }
 
 /// Strict `YYYY-MM-DD`: chrono alone would also take "2025-1-5", which hides typos.
-fn parse_date(s: &str) -> Option<NaiveDate> {
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     let shaped = b.len() == 10
         && b.iter().enumerate().all(|(i, c)| match i {
@@ -386,6 +402,22 @@ mod tests {
         let near_end = NaiveDate::MAX.checked_sub_days(Days::new(3)).unwrap();
         assert_eq!(
             OFFICIAL.working_days_after(near_end, 10),
+            Err(CalendarError::DateOutOfRange)
+        );
+        let year_9999 = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        assert_eq!(
+            OFFICIAL.working_days_after(year_9999, 3660),
+            Err(CalendarError::DateOutOfRange)
+        );
+        // Within the range until the walk would leave it.
+        let late = NaiveDate::from_ymd_opt(2200, 12, 20).unwrap();
+        assert!(OFFICIAL.working_days_after(late, 5).is_ok());
+        assert_eq!(
+            OFFICIAL.working_days_after(late, 20),
+            Err(CalendarError::DateOutOfRange)
+        );
+        assert_eq!(
+            OFFICIAL.working_days_after(NaiveDate::from_ymd_opt(1899, 12, 31).unwrap(), 1),
             Err(CalendarError::DateOutOfRange)
         );
     }

@@ -58,6 +58,12 @@ pub struct Settings {
     pub database_url: String,
     pub redis_url: Option<String>,
     pub listen: SocketAddr,
+    /// Where `/metrics` is served (`SONGNUAN_METRICS_LISTEN`); never on the API's address, and
+    /// not at all when unset.
+    pub metrics_listen: Option<SocketAddr>,
+    /// How long a stopping server waits for requests in flight before it exits anyway
+    /// (`SONGNUAN_SHUTDOWN_GRACE_SECS`, default 10).
+    pub shutdown_grace: Duration,
     pub admin_password: Option<String>,
     pub data_dir: PathBuf,
     pub keys: Keys,
@@ -120,6 +126,15 @@ impl Settings {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse::<SocketAddr>()
             .map_err(|_| err("SONGNUAN_LISTEN", "应为 地址:端口，例如 127.0.0.1:8080"))?;
+        let metrics_listen = get("SONGNUAN_METRICS_LISTEN")
+            .map(|v| {
+                v.parse::<SocketAddr>()
+                    .map_err(|_| err("SONGNUAN_METRICS_LISTEN", "应为 地址:端口，例如 127.0.0.1:9464"))
+            })
+            .transpose()?;
+        if metrics_listen.is_some_and(|m| m == listen) {
+            return Err(err("SONGNUAN_METRICS_LISTEN", "不能与 SONGNUAN_LISTEN 相同"));
+        }
         let admin_password = get("SONGNUAN_ADMIN_PASSWORD");
         if let Some(p) = &admin_password {
             crate::users::check_password_strength(p)
@@ -140,6 +155,14 @@ impl Settings {
             database_url,
             redis_url,
             listen,
+            metrics_listen,
+            shutdown_grace: Duration::from_secs(parse_num(
+                &get,
+                "SONGNUAN_SHUTDOWN_GRACE_SECS",
+                10u64,
+                0,
+                3600,
+            )?),
             admin_password,
             data_dir,
             keys: Keys::derive(&secret),

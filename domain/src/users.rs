@@ -133,6 +133,11 @@ async fn update_user(
     let before = crate::db::find::<user::Entity, _>(change.txn(), id, "用户").await?;
     let mut am: user::ActiveModel = before.clone().into();
     edit(&before, &mut am);
+    if !am.is_changed() {
+        // Nothing to change: nothing is written, not even an audit entry (the transaction is
+        // dropped, so rolled back).
+        return Ok(before);
+    }
     am.updated_at = Set(change.now());
     let after = am.update(change.txn()).await?;
     change
@@ -160,8 +165,12 @@ pub async fn set_disabled(
     }
     let action = if disabled { "disableUser" } else { "enableUser" };
     update_user(db, actor, action, id, |before, u| {
-        u.disabled = Set(disabled);
-        u.token_version = Set(before.token_version + 1);
+        // Enabling an enabled user (or disabling a disabled one) changes nothing: it must not
+        // end the user's sessions.
+        if before.disabled != disabled {
+            u.disabled = Set(disabled);
+            u.token_version = Set(before.token_version + 1);
+        }
     })
     .await
 }

@@ -321,32 +321,55 @@ async fn the_audit_trail_is_always_read_afresh() {
     } else {
         app.exec("DROP TRIGGER data_version_audit_log_update").await;
     }
-    let verify = "{verifyAuditChain{ok}}";
+    // However the root field is wrapped: 17 nested inline fragments, a fragment spread inside
+    // them, or plainly.
+    let wrapped = format!(
+        "{{{}verifyAuditChain{{ok}}{}}}",
+        "... on Query {".repeat(17),
+        "}".repeat(17)
+    );
+    let spread = format!(
+        "query{{{}...V{}}} fragment V on Query{{... on Query{{verifyAuditChain{{ok}}}}}}",
+        "... on Query {".repeat(20),
+        "}".repeat(20)
+    );
     let log = "{auditLog(first:1,action:\"login\"){edges{node{action}}}}";
+    for verify in ["{verifyAuditChain{ok}}", wrapped.as_str(), spread.as_str()] {
+        audit_read_afresh(&app, &admin, verify, log).await;
+    }
+}
+
+/// The audit trail answers as the database is now, however often it was asked before.
+async fn audit_read_afresh(app: &TestApp, admin: &str, verify: &str, log: &str) {
     for _ in 0..2 {
         assert_eq!(
-            app.ok(Some(&admin), verify, json!({})).await["verifyAuditChain"]["ok"],
-            true
+            app.ok(Some(admin), verify, json!({})).await["verifyAuditChain"]["ok"],
+            true,
+            "{verify}"
         );
         assert_eq!(
-            app.ok(Some(&admin), log, json!({})).await["auditLog"]["edges"][0]["node"]["action"],
+            app.ok(Some(admin), log, json!({})).await["auditLog"]["edges"][0]["node"]["action"],
             "login"
         );
     }
-    let v = data_version(&app).await;
+    let v = data_version(app).await;
     app.exec("UPDATE audit_log SET action = 'forged' WHERE action = 'login'")
         .await;
     assert_eq!(
-        data_version(&app).await,
+        data_version(app).await,
         v,
         "the edit went unnoticed by the triggers"
     );
     assert_eq!(
-        app.ok(Some(&admin), verify, json!({})).await["verifyAuditChain"]["ok"],
-        false
+        app.ok(Some(admin), verify, json!({})).await["verifyAuditChain"]["ok"],
+        false,
+        "{verify}"
     );
     assert_eq!(
-        app.ok(Some(&admin), log, json!({})).await["auditLog"]["edges"],
+        app.ok(Some(admin), log, json!({})).await["auditLog"]["edges"],
         json!([])
     );
+    // Undo the forgery for the next shape (the edit left the hashes as they were).
+    app.exec("UPDATE audit_log SET action = 'login' WHERE action = 'forged'")
+        .await;
 }

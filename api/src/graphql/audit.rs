@@ -105,6 +105,9 @@ impl AuditQuery {
         })
     }
 
+    // Reads and hashes the whole audit log, so its cost grows with the data: counted as
+    // `VERIFY_CHAIN_COMPLEXITY` towards the request's limit, which allows two per request.
+    #[graphql(complexity = "super::VERIFY_CHAIN_COMPLEXITY + child_complexity")]
     async fn verify_audit_chain(&self, ctx: &Context<'_>) -> ApiResult<AuditChainReport> {
         let s = services(ctx);
         let r = domain::audit::verify_chain(&s.db, actor(ctx)?).await?;

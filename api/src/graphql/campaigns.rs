@@ -102,6 +102,9 @@ impl Campaign {
             .map(Category)
             .collect())
     }
+    // Sums over the campaign's money and recipients (batched over a list): counted as ten
+    // fields towards the request's complexity.
+    #[graphql(complexity = "10 + child_complexity")]
     async fn progress(&self, ctx: &Context<'_>) -> ApiResult<CampaignProgress> {
         let categories = self.load_categories(ctx).await?;
         // Batched: a list of campaigns asking for progress costs one statement.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod campaigns;
+pub mod document;
 pub mod enums;
 pub mod errors;
 pub mod funds;
@@ -55,8 +56,14 @@ pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Depth of ordinary operations (introspection is exempt: see `operations`).
 pub const MAX_DEPTH: usize = 10;
-/// Each field counts one; the standard introspection query stays well below.
+/// Each field counts one, fields whose cost grows with the data more (see their
+/// `complexity`); the standard introspection query stays well below.
 pub const MAX_COMPLEXITY: usize = 1000;
+/// What one `verifyAuditChain` counts towards `MAX_COMPLEXITY` (it reads every audit row).
+pub const VERIFY_CHAIN_COMPLEXITY: usize = 400;
+/// Selections (fields, spreads, inline fragments) of one request once its fragments are
+/// expanded: measured before validation, which expands fragments (see `document`).
+pub const MAX_NODES: usize = 2000;
 
 /// The schema, without extensions: the depth limit and the metrics are applied around it by
 /// `operations` (see there why).
@@ -70,7 +77,7 @@ pub fn build_schema(services: Services) -> SongnuanSchema {
 
 /// The query cache, depth limit and metric labels every request goes through.
 pub fn build_operations() -> operations::Operations {
-    operations::Operations::new(MAX_DEPTH, root_field_names())
+    operations::Operations::new(MAX_DEPTH, MAX_NODES, root_field_names())
 }
 
 /// Relay-style page information shared by every connection.

@@ -1,17 +1,17 @@
 //! What happens to a request's query text before the schema runs it, and the metrics after:
 //! parse once (cached by text, so the frontends' few dozen queries are parsed once per
-//! replica), refuse queries nested deeper than `MAX_DEPTH`, and name the root fields for the
-//! per-operation metrics.
+//! replica), refuse fragment cycles and queries nested deeper than `MAX_DEPTH` or larger than
+//! `MAX_NODES` once expanded (`document`, linear in the text), and name the root fields for the
+//! per-operation metrics and the never-kept rule.
 //!
 //! This is done here and not as async-graphql extensions on purpose: with any extension
 //! installed, every field of every answer goes through the extension chain (a boxed future and
 //! a type look-up per field), which made a 50-row page several times dearer.
-use async_graphql::parser::types::{
-    ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
-};
-use async_graphql::{Name, Positioned, Response, ServerError, Value};
+use super::document;
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Response, ServerError, Value};
 use lru::LruCache;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,44 +33,40 @@ pub struct Prepared {
 
 pub struct Operations {
     max_depth: usize,
+    max_nodes: usize,
     known_fields: HashSet<String>,
     cache: Mutex<LruCache<String, Arc<Prepared>>>,
 }
 
 impl Operations {
-    pub fn new(max_depth: usize, known_fields: HashSet<String>) -> Self {
+    pub fn new(max_depth: usize, max_nodes: usize, known_fields: HashSet<String>) -> Self {
         Operations {
             max_depth,
+            max_nodes,
             known_fields,
             cache: Mutex::new(LruCache::new(NonZeroUsize::new(CACHE_ENTRIES).expect("non-zero"))),
         }
     }
 
-    /// The parsed query, from the cache or freshly parsed; a parse error or a query nested too
-    /// deep is refused with the message the client sees.
+    /// The parsed query, from the cache or freshly parsed; a parse error, a fragment cycle, a
+    /// query nested too deep or too large once its fragments are expanded is refused
+    /// (`VALIDATION`) before anything else walks it (see `document`).
     pub fn prepare(&self, query: &str) -> Result<Arc<Prepared>, ServerError> {
         if let Some(hit) = self.cache.lock().ok().and_then(|mut c| c.get(query).cloned()) {
             return Ok(hit);
         }
-        let doc = async_graphql::parser::parse_query(query)?;
-        for (_, op) in doc.operations.iter() {
-            if depth(&op.node.selection_set.node, &doc.fragments, 64) > self.max_depth {
-                let mut e = ServerError::new(format!("查询嵌套层级过深（最多 {} 层）", self.max_depth), None);
-                let mut ext = async_graphql::ErrorExtensionValues::default();
-                ext.set("code", "VALIDATION");
-                e.extensions = Some(ext);
-                return Err(e);
-            }
-        }
-        let fields = self.root_fields(&doc);
-        let read_only = doc
-            .operations
-            .iter()
-            .all(|(_, op)| op.node.ty == OperationType::Query);
+        let doc = async_graphql::parser::parse_query(query).map_err(syntax_error)?;
+        let shape = document::measure(&doc, self.max_depth, self.max_nodes)
+            .map_err(|refusal| validation(refusal.message(), None))?;
+        let fields = shape
+            .root_fields
+            .into_iter()
+            .filter(|(name, _)| self.known_fields.contains(name))
+            .collect();
         let prepared = Arc::new(Prepared {
             doc,
             fields,
-            read_only,
+            read_only: shape.read_only,
         });
         if query.len() <= CACHE_MAX_TEXT
             && let Ok(mut c) = self.cache.lock()
@@ -79,79 +75,32 @@ impl Operations {
         }
         Ok(prepared)
     }
-
-    /// The root fields of every operation, through fragments too (`{...F}` must not hide a
-    /// field from the metrics or from the never-kept rule of `answers`).
-    fn root_fields(&self, doc: &ExecutableDocument) -> Vec<(String, &'static str)> {
-        let mut fields = Vec::new();
-        for (_, op) in doc.operations.iter() {
-            let kind = match op.node.ty {
-                OperationType::Mutation => "mutation",
-                _ => "query",
-            };
-            self.collect_root(&op.node.selection_set.node, &doc.fragments, kind, 16, &mut fields);
-        }
-        fields
-    }
-
-    fn collect_root(
-        &self,
-        set: &SelectionSet,
-        frags: &HashMap<Name, Positioned<FragmentDefinition>>,
-        kind: &'static str,
-        budget: usize,
-        out: &mut Vec<(String, &'static str)>,
-    ) {
-        if budget == 0 {
-            return;
-        }
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) => {
-                    let name = f.node.name.node.as_str();
-                    if self.known_fields.contains(name) && !out.iter().any(|(n, _)| n == name) {
-                        out.push((name.to_string(), kind));
-                    }
-                }
-                Selection::FragmentSpread(sp) => {
-                    if let Some(fr) = frags.get(&sp.node.fragment_name.node) {
-                        self.collect_root(&fr.node.selection_set.node, frags, kind, budget - 1, out);
-                    }
-                }
-                Selection::InlineFragment(i) => {
-                    self.collect_root(&i.node.selection_set.node, frags, kind, budget - 1, out)
-                }
-            }
-        }
-    }
 }
 
-/// Depth of a selection set, not counting `__schema`/`__type` subtrees (GraphiQL and code
-/// generators introspect deeper than any real query). Fragment spreads are followed with a
-/// budget, so a cyclic fragment cannot recurse forever (validation rejects it afterwards).
-fn depth(set: &SelectionSet, frags: &HashMap<Name, Positioned<FragmentDefinition>>, budget: usize) -> usize {
-    if budget == 0 {
-        return usize::MAX / 2;
+/// A `VALIDATION` error with a zh-CN message and, optionally, the parser's own words.
+fn validation(message: String, detail: Option<String>) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", "VALIDATION");
+    if let Some(d) = detail {
+        ext.set("detail", d);
     }
-    set.items
-        .iter()
-        .map(|s| match &s.node {
-            Selection::Field(f) => {
-                let name = f.node.name.node.as_str();
-                if name == "__schema" || name == "__type" {
-                    0
-                } else {
-                    1 + depth(&f.node.selection_set.node, frags, budget - 1)
-                }
-            }
-            Selection::FragmentSpread(sp) => frags
-                .get(&sp.node.fragment_name.node)
-                .map(|fr| depth(&fr.node.selection_set.node, frags, budget - 1))
-                .unwrap_or(0),
-            Selection::InlineFragment(i) => depth(&i.node.selection_set.node, frags, budget - 1),
-        })
-        .max()
-        .unwrap_or(0)
+    e.extensions = Some(ext);
+    e
+}
+
+/// A query that does not parse: where, in zh-CN; what the parser expected, in `detail`.
+fn syntax_error(e: async_graphql::parser::Error) -> ServerError {
+    let at = e.positions().next();
+    let mut err = validation(
+        match at {
+            Some(p) => format!("GraphQL 查询语法错误（第 {} 行第 {} 列）", p.line, p.column),
+            None => "GraphQL 查询语法错误".to_string(),
+        },
+        Some(e.to_string()),
+    );
+    err.locations = at.into_iter().collect();
+    err
 }
 
 /// Counts and times each root field of an answered request (labels bounded: schema names and
@@ -213,7 +162,7 @@ mod tests {
     use super::*;
 
     fn ops() -> Operations {
-        Operations::new(3, ["campaign".to_string(), "login".to_string()].into())
+        Operations::new(3, 100, ["campaign".to_string(), "login".to_string()].into())
     }
 
     #[test]
@@ -264,7 +213,36 @@ mod tests {
     }
 
     #[test]
-    fn parse_errors_are_refused() {
-        assert!(ops().prepare("{campaign(").is_err());
+    fn fragment_cycles_and_bombs_are_validation_errors() {
+        let code = |q: &str| {
+            let e = ops().prepare(q).err().expect("refused");
+            let ext = e.extensions.expect("extensions");
+            (ext.get("code").cloned(), e.message)
+        };
+        let (c, m) =
+            code("query { ...F0 } fragment F0 on Query { ...F1 ...F1 } fragment F1 on Query { ...F0 ...F0 }");
+        assert_eq!(c, Some(Value::from("VALIDATION")));
+        assert!(m.contains("循环引用"), "{m}");
+        let mut chain = String::from("query { ...F0 }");
+        for i in 0..30 {
+            chain.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{j} ...F{j} }}",
+                j = i + 1
+            ));
+        }
+        chain.push_str(" fragment F30 on Query { campaign(id:1) { name } }");
+        let (c, m) = code(&chain);
+        assert_eq!(c, Some(Value::from("VALIDATION")));
+        assert!(m.contains("查询过大"), "{m}");
+    }
+
+    #[test]
+    fn parse_errors_are_refused_in_chinese_with_the_parser_detail() {
+        let e = ops().prepare("{\n  campaign(").err().unwrap();
+        assert_eq!(e.message, "GraphQL 查询语法错误（第 2 行第 12 列）");
+        let ext = e.extensions.unwrap();
+        assert_eq!(ext.get("code"), Some(&Value::from("VALIDATION")));
+        assert!(ext.get("detail").is_some());
+        assert_eq!(e.locations.len(), 1);
     }
 }

@@ -14,9 +14,15 @@ pub struct Date(pub NaiveDate);
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
-            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map(Date)
-                .map_err(|_| InputValueError::custom("日期格式应为 YYYY-MM-DD")),
+            Value::String(s) => match domain::calendar::parse_date(s) {
+                None => Err(InputValueError::custom("日期格式应为 YYYY-MM-DD")),
+                Some(d) if !domain::calendar::in_supported_range(d) => Err(InputValueError::custom(format!(
+                    "日期超出范围（{} 至 {}）",
+                    domain::calendar::FIRST_DATE,
+                    domain::calendar::LAST_DATE
+                ))),
+                Some(d) => Ok(Date(d)),
+            },
             _ => Err(InputValueError::expected_type(value)),
         }
     }
