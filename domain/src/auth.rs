@@ -1,7 +1,7 @@
 //! Authentication: Argon2id passwords, signed session tokens that expire and die on password
 //! change (the user's `token_version`), long-lived API tokens for INTEGRATION users (stored as
-//! SHA-256 only), and the failed-login throttle. No per-user state is kept in memory: every
-//! replica answers the same from the database alone.
+//! SHA-256 only), and the login throttle. No per-user state is kept in memory: every replica
+//! answers the same from the database alone.
 use crate::access::{Actor, Role};
 use crate::audit::Change;
 use crate::error::{DomainError, DomainResult};
@@ -11,13 +11,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use entities::{api_token, login_failure, organization, user};
+use entities::{api_token, login_failure, login_throttle, organization, user};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
@@ -211,32 +208,109 @@ pub fn actor_of(u: &user::Model, org: &organization::Model) -> Actor {
     }
 }
 
-/// Refuses a login attempt while the username or the client address has too many recent
-/// failures. The counts live in the database so every replica enforces the same limit.
-async fn check_throttle(
+/// The login throttle: at most `per_username` password checks per username and
+/// `per_address` per client address in each window, whatever the number of concurrent requests
+/// or replicas.
+///
+/// Every attempt first reserves a slot with one atomic upsert per key (`login_throttle`, keys
+/// "user:<username>" and "addr:<client address>") that returns the key's count in its current
+/// window; beyond the limit the attempt is refused before its password is checked. A wrong
+/// password keeps its slots; a right one clears the username's count and gives back its address
+/// slot, so only failures (and checks in flight) count against an address. An attempt refused
+/// by the address limit gives back its username slot: a client over its address limit cannot
+/// lock other users out. Windows are fixed: they start at a key's first attempt after the last
+/// window expired.
+struct Slot {
+    key: String,
+    window_start: i64,
+    granted: bool,
+}
+
+impl Slot {
+    /// `INSERT … ON CONFLICT (key) DO UPDATE … RETURNING window_start, attempts`: one
+    /// statement, atomic on PostgreSQL and on SQLite (≥ 3.35).
+    fn upsert(key: &str, now: i64, window: i64) -> sea_orm::sea_query::InsertStatement {
+        use login_throttle::Column as C;
+        use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+        let old = |c: C| Expr::col((login_throttle::Entity, c));
+        let expired = || old(C::WindowStart).lte(now - window);
+        Query::insert()
+            .into_table(login_throttle::Entity)
+            .columns([C::Key, C::WindowStart, C::Attempts])
+            .values_panic([key.into(), now.into(), 1i32.into()])
+            .on_conflict(
+                OnConflict::column(C::Key)
+                    .value(
+                        C::Attempts,
+                        Expr::case(expired(), 1i32).finally(old(C::Attempts).add(1i32)),
+                    )
+                    .value(
+                        C::WindowStart,
+                        Expr::case(expired(), now).finally(old(C::WindowStart)),
+                    )
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns([C::WindowStart, C::Attempts]))
+            .to_owned()
+    }
+
+    /// Counts one attempt for `key` (starting a new window when its last one is over).
+    async fn reserve(
+        db: &impl ConnectionTrait,
+        key: String,
+        now: i64,
+        window: i64,
+        limit: u32,
+    ) -> DomainResult<Slot> {
+        let upsert = Slot::upsert(&key, now, window);
+        let row = db
+            .query_one(&upsert)
+            .await?
+            .ok_or_else(|| DomainError::internal(anyhow::anyhow!("login_throttle upsert returned no row")))?;
+        let window_start: i64 = row.try_get("", "window_start")?;
+        let attempts: i32 = row.try_get("", "attempts")?;
+        Ok(Slot {
+            key,
+            window_start,
+            granted: i64::from(attempts) <= i64::from(limit),
+        })
+    }
+
+    /// Gives the slot back (the attempt did not count), unless its window has been replaced.
+    async fn release(&self, db: &impl ConnectionTrait) -> DomainResult<()> {
+        use login_throttle::Column as C;
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        login_throttle::Entity::update_many()
+            .col_expr(C::Attempts, Expr::col(C::Attempts).sub(1i32))
+            .filter(C::Key.eq(self.key.as_str()))
+            .filter(C::WindowStart.eq(self.window_start))
+            .filter(C::Attempts.gt(0))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Reserves this attempt's slots for the username and the address, or refuses it.
+async fn reserve_attempt(
     db: &DatabaseConnection,
     settings: &Settings,
     username: &str,
     addr: &str,
-) -> DomainResult<()> {
-    let since = Utc::now() - chrono::Duration::from_std(settings.login_throttle.window).unwrap_or_default();
-    let by_user = login_failure::Entity::find()
-        .filter(login_failure::Column::Username.eq(username))
-        .filter(login_failure::Column::At.gt(since))
-        .count(db)
-        .await?;
-    if by_user >= settings.login_throttle.per_username as u64 {
+) -> DomainResult<(Slot, Slot)> {
+    let limits = &settings.login_throttle;
+    let now = Utc::now().timestamp();
+    let window = limits.window.as_secs() as i64;
+    let user = Slot::reserve(db, format!("user:{username}"), now, window, limits.per_username).await?;
+    if !user.granted {
         return Err(DomainError::RateLimited);
     }
-    let by_addr = login_failure::Entity::find()
-        .filter(login_failure::Column::ClientAddr.eq(addr))
-        .filter(login_failure::Column::At.gt(since))
-        .count(db)
-        .await?;
-    if by_addr >= settings.login_throttle.per_address as u64 {
+    let addr = Slot::reserve(db, format!("addr:{addr}"), now, window, limits.per_address).await?;
+    if !addr.granted {
+        user.release(db).await?;
         return Err(DomainError::RateLimited);
     }
-    Ok(())
+    Ok((user, addr))
 }
 
 pub struct LoggedIn {
@@ -255,7 +329,7 @@ pub async fn login(
     // Bounded inputs: a megabyte "password" must not reach Argon2.
     let username: String = username.trim().chars().take(64).collect();
     let client_addr: String = client_addr.chars().take(64).collect();
-    check_throttle(db, settings, &username, &client_addr).await?;
+    let (user_slot, addr_slot) = reserve_attempt(db, settings, &username, &client_addr).await?;
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
@@ -265,19 +339,15 @@ pub async fn login(
     let user = match (ok, found) {
         (true, Some(u)) => u,
         _ => {
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                username: Set(username.clone()),
-                client_addr: Set(client_addr.clone()),
-                at: Set(Utc::now()),
-                ..Default::default()
-            })
-            .exec_without_returning(db)
-            .await?;
+            // the reserved slots stay counted
             tracing::info!(username = %username, client = %client_addr, "login refused: bad credentials");
             return Err(DomainError::Unauthenticated("用户名或密码错误".into()));
         }
     };
     if user.disabled {
+        // the right password: not a failure
+        user_slot.release(db).await?;
+        addr_slot.release(db).await?;
         return Err(DomainError::Unauthenticated("账号已停用".into()));
     }
     let org = organization::Entity::find_by_id(user.organization_id)
@@ -286,10 +356,10 @@ pub async fn login(
         .ok_or_else(|| DomainError::internal(anyhow::anyhow!("user {} has no organisation", user.id)))?;
     let actor = actor_of(&user, &org);
     let mut change = Change::begin(db, Some(&actor), "login").await?;
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Username.eq(username.as_str()))
+    login_throttle::Entity::delete_by_id(user_slot.key.clone())
         .exec(change.txn())
         .await?;
+    addr_slot.release(change.txn()).await?;
     change
         .record(
             "User",
@@ -307,14 +377,23 @@ pub async fn login(
     })
 }
 
-/// Drops failed-login records older than the throttle window (housekeeping; the worker runs it).
+/// Drops the login throttle's expired windows, and what is left of the failed-login records
+/// written before the throttle moved to `login_throttle` (housekeeping; the worker runs it).
 pub async fn purge_login_failures(db: &DatabaseConnection, settings: &Settings) -> DomainResult<u64> {
-    let before = Utc::now() - chrono::Duration::from_std(settings.login_throttle.window).unwrap_or_default();
-    let r = login_failure::Entity::delete_many()
+    let now = Utc::now();
+    let window = settings.login_throttle.window;
+    // the condition `Slot::reserve` treats as expired: a concurrent reservation either finds
+    // the row gone and starts afresh, or renews it first and the delete no longer matches
+    let windows = login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::WindowStart.lte(now.timestamp() - window.as_secs() as i64))
+        .exec(db)
+        .await?;
+    let before = now - chrono::Duration::from_std(window).unwrap_or_default();
+    let failures = login_failure::Entity::delete_many()
         .filter(login_failure::Column::At.lt(before))
         .exec(db)
         .await?;
-    Ok(r.rows_affected)
+    Ok(windows.rows_affected + failures.rows_affected)
 }
 
 /// A new random API token (shown once).
@@ -362,6 +441,23 @@ mod tests {
         })
         .unwrap();
         assert_eq!(open_session_token(&other, &t, now), None);
+    }
+
+    #[test]
+    fn the_throttle_reservation_is_one_upsert_on_both_databases() {
+        use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+        let q = Slot::upsert("user:admin", 1_000_900, 900);
+        assert_eq!(
+            q.to_string(PostgresQueryBuilder),
+            r#"INSERT INTO "login_throttle" ("key", "window_start", "attempts") VALUES ('user:admin', 1000900, 1) ON CONFLICT ("key") DO UPDATE SET "attempts" = (CASE WHEN ("login_throttle"."window_start" <= 1000000) THEN 1 ELSE "login_throttle"."attempts" + 1 END), "window_start" = (CASE WHEN ("login_throttle"."window_start" <= 1000000) THEN 1000900 ELSE "login_throttle"."window_start" END) RETURNING "window_start", "attempts""#
+        );
+        let (sql, values) = q.build(SqliteQueryBuilder);
+        assert!(
+            sql.contains("ON CONFLICT (\"key\") DO UPDATE")
+                && sql.ends_with("RETURNING \"window_start\", \"attempts\""),
+            "{sql}"
+        );
+        assert_eq!(sql.matches('?').count(), values.0.len(), "{sql}");
     }
 
     #[tokio::test]

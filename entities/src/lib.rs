@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod disbursement;
 pub mod ledger_entry;
 pub mod login_failure;
+pub mod login_throttle;
 pub mod organization;
 pub mod recipient;
 pub mod supplier;

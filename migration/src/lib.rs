@@ -7,6 +7,7 @@ mod m20260102_000001_recipients;
 mod m20260103_000001_money;
 mod m20260104_000001_category_counters;
 mod m20260105_000001_data_version;
+mod m20260106_000001_login_throttle;
 
 pub use m20260105_000001_data_version::{UNTRACKED_TABLES, track as track_data_version};
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260103_000001_money::Migration),
             Box::new(m20260104_000001_category_counters::Migration),
             Box::new(m20260105_000001_data_version::Migration),
+            Box::new(m20260106_000001_login_throttle::Migration),
         ]
     }
 }

@@ -277,3 +277,93 @@ async fn integration_api_tokens_are_shown_once_stored_hashed_and_revocable() {
         Some("UNAUTHENTICATED")
     );
 }
+
+/// Sends every (username, password) login at once and counts the answers by error code.
+async fn concurrent_logins(app: &TestApp, attempts: &[(String, String)]) -> (usize, usize) {
+    let login = "mutation($u:String!,$p:String!){login(username:$u,password:$p){token}}";
+    let answers = futures::future::join_all(
+        attempts
+            .iter()
+            .map(|(u, p)| app.gql(None, login, json!({"u": u, "p": p}))),
+    )
+    .await;
+    let (mut unauthenticated, mut limited) = (0, 0);
+    for v in &answers {
+        match code(v) {
+            Some("UNAUTHENTICATED") => unauthenticated += 1,
+            Some("RATE_LIMITED") => limited += 1,
+            _ => panic!("unexpected answer to a wrong password: {v}"),
+        }
+    }
+    (unauthenticated, limited)
+}
+
+/// Moves every throttle window into the past, as if the window had elapsed.
+async fn age_throttle_windows(app: &TestApp) {
+    app.exec("UPDATE login_throttle SET window_start = window_start - 86400")
+        .await;
+}
+
+#[tokio::test]
+async fn the_login_throttle_holds_under_concurrent_attempts_for_one_username() {
+    let app = TestApp::spawn().await;
+    let limit = app.settings.login_throttle.per_username as usize;
+    assert_eq!(limit, 5, "the default per-username limit");
+    let wrong: Vec<_> = (0..50)
+        .map(|i| ("admin".to_string(), format!("wrong-password-{i}")))
+        .collect();
+    let (unauthenticated, limited) = concurrent_logins(&app, &wrong).await;
+    assert_eq!(
+        (unauthenticated, limited),
+        (limit, 50 - limit),
+        "password checks / refusals for one username"
+    );
+    // still refused with the right password while the window lasts
+    let login = "mutation($u:String!,$p:String!){login(username:$u,password:$p){token}}";
+    let v = app
+        .gql(None, login, json!({"u": "admin", "p": ADMIN_PASSWORD}))
+        .await;
+    assert_eq!(code(&v), Some("RATE_LIMITED"));
+    // once the window is over the right password works, and a success resets the count
+    age_throttle_windows(&app).await;
+    app.admin().await;
+    for _ in 0..limit - 1 {
+        let v = app
+            .gql(None, login, json!({"u": "admin", "p": "bad-password"}))
+            .await;
+        assert_eq!(code(&v), Some("UNAUTHENTICATED"));
+    }
+    app.admin().await;
+    // a burst after the success gets a full allowance again
+    let (unauthenticated, limited) = concurrent_logins(&app, &wrong[..limit + 3]).await;
+    assert_eq!((unauthenticated, limited), (limit, 3));
+}
+
+#[tokio::test]
+async fn the_login_throttle_holds_under_concurrent_attempts_from_one_address() {
+    let app = TestApp::spawn().await;
+    let limit = app.settings.login_throttle.per_address as usize;
+    assert_eq!(limit, 20, "the default per-address limit");
+    let wrong: Vec<_> = (0..50)
+        .map(|i| (format!("ghost{i}"), "wrong-password".to_string()))
+        .collect();
+    let (unauthenticated, limited) = concurrent_logins(&app, &wrong).await;
+    assert_eq!(
+        (unauthenticated, limited),
+        (limit, 50 - limit),
+        "password checks / refusals for one client address"
+    );
+    // the address is refused for every username, even with the right password
+    let login = "mutation($u:String!,$p:String!){login(username:$u,password:$p){token}}";
+    let v = app
+        .gql(None, login, json!({"u": "admin", "p": ADMIN_PASSWORD}))
+        .await;
+    assert_eq!(code(&v), Some("RATE_LIMITED"));
+    // housekeeping drops the expired windows; after the window the address may log in again
+    age_throttle_windows(&app).await;
+    let purged = domain::auth::purge_login_failures(&app.db, &app.settings)
+        .await
+        .unwrap();
+    assert_eq!(purged, 52, "50 usernames, admin and the address");
+    app.admin().await;
+}
