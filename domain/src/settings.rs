@@ -84,7 +84,8 @@ pub struct Settings {
     pub annual_cap: Option<crate::money::Money>,
 }
 
-/// Failed-login limits within a sliding window, per username and per client address.
+/// Login-attempt limits per fixed window, per username and per client address: every attempt
+/// takes a slot before its password is checked (`auth::login`), a success gives it back.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginThrottle {
     pub window: Duration,

@@ -340,6 +340,17 @@ fn doubling_chain(n: usize) -> String {
 
 #[tokio::test]
 async fn fragment_cycles_and_doubling_chains_are_refused_at_once_without_login() {
+    // A server stuck in a bomb holds this test's runtime thread too, so no client timeout
+    // could fire: a watchdog thread ends the test binary instead of letting it hang.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watched = done.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        if !watched.load(std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("fragment bomb test: no answer after 60 s, the server is stuck");
+            std::process::abort();
+        }
+    });
     let app = TestApp::spawn().await;
     let cycle = "query { ...F0 } fragment F0 on Query { ...F1 ...F1 } fragment F1 on Query { ...F0 ...F0 }";
     let started = std::time::Instant::now();
@@ -372,6 +383,7 @@ async fn fragment_cycles_and_doubling_chains_are_refused_at_once_without_login()
     let admin = app.admin().await;
     let v = app.ok(Some(&admin), &doubling_chain(4), json!({})).await;
     assert_eq!(v["__typename"], "Query");
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 #[tokio::test]
