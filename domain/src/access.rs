@@ -69,6 +69,12 @@ pub enum Permission {
     RevealPersonalData,
     // Money
     ReadMoney,
+    /// Whether and how much a recipient the caller may read was helped: a disbursement's
+    /// status, kind, amount and payment date, wherever the disbursement is reached.
+    ReadHelpReceived,
+    /// The rest of a disbursement: bank and provincial references, the entry, notice and
+    /// receipt trail, the goods handed over.
+    ReadPaymentDetails,
     RecordFunding,
     PlanDisbursements,
     ApproveDisbursements,
@@ -86,7 +92,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 25] = [
+    pub const ALL: [Permission; 27] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadUsers,
@@ -100,6 +106,8 @@ impl Permission {
         Permission::VetRecipients,
         Permission::RevealPersonalData,
         Permission::ReadMoney,
+        Permission::ReadHelpReceived,
+        Permission::ReadPaymentDetails,
         Permission::RecordFunding,
         Permission::PlanDisbursements,
         Permission::ApproveDisbursements,
@@ -133,7 +141,11 @@ impl Permission {
             RevealPersonalData => matches!(role, Caseworker | Finance),
             ReadUsers | ReadAuditLog => matches!(role, Auditor),
             // Money, procurement, visits: everyone but GRASSROOTS reads (INTEGRATION for entry).
-            ReadMoney => !matches!(role, Grassroots),
+            // A disbursement reached through a recipient (`Recipient.disbursements`) obeys the
+            // same split field by field (`funds::disbursements::DisbursementField`): GRASSROOTS
+            // sees whether and how much its own nominees were helped, never the references.
+            ReadMoney | ReadPaymentDetails => !matches!(role, Grassroots),
+            ReadHelpReceived => true,
             // 办公室人事财务: funding, ledger, procurement, approval (审核) and the bank transfer.
             RecordFunding | ApproveDisbursements | PayDisbursements | ManageProcurement => {
                 matches!(role, Finance)
@@ -220,6 +232,20 @@ mod tests {
         assert!(Permission::ReadAuditLog.allows(Role::Auditor));
         assert!(!Permission::ManageCampaigns.allows(Role::Auditor));
         assert!(!Permission::ReadAuditLog.allows(Role::Finance));
+    }
+
+    #[test]
+    fn grassroots_sees_help_received_but_no_payment_details() {
+        assert!(Permission::ReadHelpReceived.allows(Role::Grassroots));
+        assert!(!Permission::ReadPaymentDetails.allows(Role::Grassroots));
+        assert!(!Permission::ReadMoney.allows(Role::Grassroots));
+        // Whoever reads the money lists reads every field of what they list.
+        for &role in Role::ALL {
+            if Permission::ReadMoney.allows(role) {
+                assert!(Permission::ReadPaymentDetails.allows(role), "{role}");
+                assert!(Permission::ReadHelpReceived.allows(role), "{role}");
+            }
+        }
     }
 
     #[test]

@@ -351,8 +351,11 @@ pub async fn advance(
 }
 
 /// Organisations whose campaigns a scoped caller may see: its ancestors (a county campaign
-/// covers its unions) and its own subtree.
-fn visible_condition(scope: &Scope) -> Option<Condition> {
+/// covers its unions) and its own subtree. The one rule for a campaign, whatever the path that
+/// reaches it: the roots (`find_visible`, `list`), the lists carrying it in their statements
+/// (`visible_subquery`, `visible_ids`), `Recipient.campaign` (`load_many`) and a recipient's
+/// earlier campaigns (`recipients::history_of`).
+pub(crate) fn visible_condition(scope: &Scope) -> Option<Condition> {
     let Scope::Subtree(prefix) = scope else {
         return None;
     };
@@ -373,6 +376,19 @@ pub(crate) fn visible_subquery(scope: &Scope, id: i64) -> Option<sea_orm::sea_qu
             .column(campaign::Column::Id)
             .from(campaign::Entity)
             .and_where(campaign::Column::Id.eq(id))
+            .cond_where(cond)
+            .to_owned(),
+    )
+}
+
+/// Ids of every campaign a scoped caller may see, as a sub-query; `None` for a caller who sees
+/// every campaign.
+pub(crate) fn visible_ids(scope: &Scope) -> Option<sea_orm::sea_query::SelectStatement> {
+    let cond = visible_condition(scope)?;
+    Some(
+        Query::select()
+            .column(campaign::Column::Id)
+            .from(campaign::Entity)
             .cond_where(cond)
             .to_owned(),
     )
@@ -553,16 +569,18 @@ pub fn progress(
     }
 }
 
-/// Campaigns by id (DataLoader for `Recipient.campaign`; visibility was checked on the row
-/// that points here).
-pub async fn load_many(db: &DatabaseConnection, ids: &[i64]) -> DomainResult<HashMap<i64, campaign::Model>> {
-    Ok(campaign::Entity::find()
-        .filter(campaign::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect())
+/// Campaigns by id (DataLoader for `Recipient.campaign`); campaigns the caller may not see are
+/// left out, whatever row pointed here.
+pub async fn load_many(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    ids: &[i64],
+) -> DomainResult<HashMap<i64, campaign::Model>> {
+    let mut q = campaign::Entity::find().filter(campaign::Column::Id.is_in(ids.iter().copied()));
+    if let Some(cond) = visible_condition(scope) {
+        q = q.filter(cond);
+    }
+    Ok(q.all(db).await?.into_iter().map(|c| (c.id, c)).collect())
 }
 
 /// Categories by id (DataLoader for `Recipient.category`).

@@ -7,18 +7,28 @@ use super::scalars::{Date, Decimal};
 use super::{actor, id_of, services};
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use domain::funds::disbursements::{self, DStatus};
+use domain::funds::disbursements::{self, DStatus, DisbursementField};
 use domain::{DomainError, Money};
 use entities::disbursement;
 
+/// A disbursement, however it was reached (the root list, `Recipient.disbursements`, a
+/// mutation's answer): each field asks `disbursements::may_read` first, so a field refused to a
+/// caller is refused on every path (FORBIDDEN on that field, null in `data`).
 pub struct Disbursement(pub disbursement::Model);
+
+/// The caller may read `field` of a disbursement (`DisbursementField::permission`).
+fn readable(ctx: &Context<'_>, field: DisbursementField) -> ApiResult<()> {
+    Ok(disbursements::may_read(actor(ctx)?, field)?)
+}
 
 #[Object]
 impl Disbursement {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+    async fn id(&self, ctx: &Context<'_>) -> ApiResult<ID> {
+        readable(ctx, DisbursementField::Id)?;
+        Ok(ID(self.0.id.to_string()))
     }
     async fn recipient(&self, ctx: &Context<'_>) -> ApiResult<Recipient> {
+        readable(ctx, DisbursementField::Recipient)?;
         let loader = loader::<RecipientLoader>(ctx);
         loader
             .load_one(self.0.recipient_id)
@@ -26,45 +36,57 @@ impl Disbursement {
             .map(Recipient::from)
             .ok_or_else(|| DomainError::not_found("慰问对象").into())
     }
-    async fn kind(&self) -> DisbursementKind {
-        DisbursementKind::parse(&self.0.kind)
+    async fn kind(&self, ctx: &Context<'_>) -> ApiResult<DisbursementKind> {
+        readable(ctx, DisbursementField::Kind)?;
+        Ok(DisbursementKind::parse(&self.0.kind))
     }
-    async fn amount(&self) -> Decimal {
-        Money::from_fen(self.0.amount_fen).into()
+    async fn amount(&self, ctx: &Context<'_>) -> ApiResult<Decimal> {
+        readable(ctx, DisbursementField::Amount)?;
+        Ok(Money::from_fen(self.0.amount_fen).into())
     }
-    async fn status(&self) -> DisbursementStatus {
-        DisbursementStatus::parse(&self.0.status)
+    async fn status(&self, ctx: &Context<'_>) -> ApiResult<DisbursementStatus> {
+        readable(ctx, DisbursementField::Status)?;
+        Ok(DisbursementStatus::parse(&self.0.status))
     }
     /// GOODS: what was handed over.
-    async fn items(&self) -> Option<&str> {
-        self.0.items.as_deref()
+    async fn items(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        readable(ctx, DisbursementField::Items)?;
+        Ok(self.0.items.as_deref())
     }
-    async fn bank_reference(&self) -> Option<&str> {
-        self.0.bank_reference.as_deref()
+    async fn bank_reference(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        readable(ctx, DisbursementField::BankReference)?;
+        Ok(self.0.bank_reference.as_deref())
     }
-    async fn paid_on(&self) -> Option<Date> {
-        self.0.paid_on.map(Date)
+    async fn paid_on(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
+        readable(ctx, DisbursementField::PaidOn)?;
+        Ok(self.0.paid_on.map(Date))
     }
-    async fn confirmed_on(&self) -> Option<Date> {
-        self.0.confirmed_on.map(Date)
+    async fn confirmed_on(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
+        readable(ctx, DisbursementField::ConfirmedOn)?;
+        Ok(self.0.confirmed_on.map(Date))
     }
     /// When the recipient's notice went out.
-    async fn notified_at(&self) -> Option<DateTime<Utc>> {
-        self.0.notified_at
+    async fn notified_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        readable(ctx, DisbursementField::NotifiedAt)?;
+        Ok(self.0.notified_at)
     }
     /// paidOn + the campaign's working days (official calendar).
-    async fn entry_deadline(&self) -> Option<Date> {
-        self.0.entry_deadline.map(Date)
+    async fn entry_deadline(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
+        readable(ctx, DisbursementField::EntryDeadline)?;
+        Ok(self.0.entry_deadline.map(Date))
     }
     /// True when the deadline falls in a year the calendar does not know yet (weekends only).
-    async fn entry_deadline_provisional(&self) -> bool {
-        self.0.entry_deadline_provisional
+    async fn entry_deadline_provisional(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        readable(ctx, DisbursementField::EntryDeadlineProvisional)?;
+        Ok(self.0.entry_deadline_provisional)
     }
-    async fn entered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.entered_at
+    async fn entered_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        readable(ctx, DisbursementField::EnteredAt)?;
+        Ok(self.0.entered_at)
     }
-    async fn provincial_ref(&self) -> Option<&str> {
-        self.0.provincial_ref.as_deref()
+    async fn provincial_ref(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        readable(ctx, DisbursementField::ProvincialRef)?;
+        Ok(self.0.provincial_ref.as_deref())
     }
 }
 

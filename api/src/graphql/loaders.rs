@@ -88,9 +88,22 @@ macro_rules! loader {
     };
 }
 
-loader!(CampaignLoader, campaign::Model, |s, keys| {
-    domain::campaigns::load_many(&s.db, keys)
-});
+/// Campaigns by id (`Recipient.campaign`), filtered by the caller's scope as `campaign(id)` is.
+pub struct CampaignLoader {
+    services: Services,
+    scope: Scope,
+}
+
+impl Loader<i64> for CampaignLoader {
+    type Value = campaign::Model;
+    type Error = LoadError;
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        domain::campaigns::load_many(&self.services.db, &self.scope, keys)
+            .await
+            .map_err(Arc::new)
+    }
+}
+
 loader!(CategoryLoader, category::Model, |s, keys| {
     domain::campaigns::categories_by_id(&s.db, keys)
 });
@@ -151,9 +164,10 @@ impl Loader<i64> for FlagsLoader {
     }
 }
 
-/// Earlier campaigns of the same person (by recipient id).
+/// Earlier campaigns of the same person (by recipient id), among those the caller may read.
 pub struct HistoryLoader {
     services: Services,
+    scope: Scope,
 }
 
 impl Loader<i64> for HistoryLoader {
@@ -165,7 +179,7 @@ impl Loader<i64> for HistoryLoader {
             .await
             .map_err(Arc::new)?;
         let rows: Vec<recipient::Model> = rows.into_values().collect();
-        with_defaults(keys, domain::recipients::history_of(s, &rows))
+        with_defaults(keys, domain::recipients::history_of(s, &self.scope, &rows))
             .await
             .map_err(Arc::new)
     }
@@ -246,11 +260,11 @@ per_request! {
     users: UserLoader(scope),
     recipients: RecipientLoader(scope),
     categories_of_campaign: CategoriesLoader(),
-    campaigns: CampaignLoader(),
+    campaigns: CampaignLoader(scope),
     categories: CategoryLoader(),
     disbursements: DisbursementsOfRecipient(),
     flags: FlagsLoader(),
-    history: HistoryLoader(),
+    history: HistoryLoader(scope),
     figures: FiguresLoader(),
 }
 

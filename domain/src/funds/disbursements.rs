@@ -42,6 +42,70 @@ crate::codes::coded_enum! {
     }
 }
 
+/// A field of a disbursement as answers show it (`Disbursement` in the schema).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DisbursementField {
+    Id,
+    Recipient,
+    Kind,
+    Amount,
+    Status,
+    PaidOn,
+    EntryDeadlineProvisional,
+    Items,
+    BankReference,
+    ConfirmedOn,
+    NotifiedAt,
+    EntryDeadline,
+    EnteredAt,
+    ProvincialRef,
+}
+
+impl DisbursementField {
+    pub const ALL: [DisbursementField; 14] = [
+        DisbursementField::Id,
+        DisbursementField::Recipient,
+        DisbursementField::Kind,
+        DisbursementField::Amount,
+        DisbursementField::Status,
+        DisbursementField::PaidOn,
+        DisbursementField::EntryDeadlineProvisional,
+        DisbursementField::Items,
+        DisbursementField::BankReference,
+        DisbursementField::ConfirmedOn,
+        DisbursementField::NotifiedAt,
+        DisbursementField::EntryDeadline,
+        DisbursementField::EnteredAt,
+        DisbursementField::ProvincialRef,
+    ];
+
+    /// The one rule per field, whatever path reached the disbursement (the root list, a
+    /// recipient's `disbursements`, a mutation's answer, a fragment or an alias): whether and
+    /// how much the recipient was helped for whoever reads the recipient; everything else —
+    /// bank and provincial references, the entry, notice and receipt trail, the goods — for
+    /// the roles that read the money.
+    pub fn permission(self) -> Permission {
+        use DisbursementField::*;
+        match self {
+            // `entryDeadlineProvisional` is non-null in the schema (a refusal would take the
+            // whole disbursement, and the list holding it, with it) and tells nothing about
+            // the money, the references or the person.
+            Id | Recipient | Kind | Amount | Status | PaidOn | EntryDeadlineProvisional => {
+                Permission::ReadHelpReceived
+            }
+            Items | BankReference | ConfirmedOn | NotifiedAt | EntryDeadline | EnteredAt | ProvincialRef => {
+                Permission::ReadPaymentDetails
+            }
+        }
+    }
+}
+
+/// What `actor` may read of a disbursement it reached (the disbursement's recipient is one it
+/// may read): FORBIDDEN for a field its roles do not read (`DisbursementField::permission`).
+pub fn may_read(actor: &Actor, field: DisbursementField) -> DomainResult<()> {
+    actor.require(field.permission())
+}
+
 /// Batch calls take at most this many ids (the contract's limit).
 pub const MAX_BATCH: usize = 500;
 
@@ -577,4 +641,43 @@ pub async fn list(
         campaigns::find_visible(&s.db, actor, campaign_id).await?;
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Role;
+
+    fn actor(roles: &[Role]) -> Actor {
+        Actor {
+            user_id: 1,
+            username: "u".into(),
+            roles: roles.to_vec(),
+            organization_id: 5,
+            org_path: "/1/5/".into(),
+        }
+    }
+
+    #[test]
+    fn grassroots_reads_whether_and_how_much_never_the_references() {
+        use DisbursementField::*;
+        let grassroots = actor(&[Role::Grassroots]);
+        for f in [Id, Recipient, Kind, Amount, Status, PaidOn] {
+            assert!(may_read(&grassroots, f).is_ok(), "{f:?}");
+        }
+        for f in [BankReference, ProvincialRef, EnteredAt, EntryDeadline, NotifiedAt] {
+            assert_eq!(may_read(&grassroots, f).unwrap_err().code(), "FORBIDDEN", "{f:?}");
+        }
+        // Whoever reads the money lists reads every field; a second role widens, never narrows.
+        for roles in [
+            &[Role::Finance][..],
+            &[Role::Integration],
+            &[Role::Auditor],
+            &[Role::Grassroots, Role::Evaluator],
+        ] {
+            for f in DisbursementField::ALL {
+                assert!(may_read(&actor(roles), f).is_ok(), "{roles:?} {f:?}");
+            }
+        }
+    }
 }

@@ -761,9 +761,12 @@ pub struct HistoryEntry {
     pub helped: bool,
 }
 
-/// Earlier campaigns (starting before this one) in which the same ID number was nominated.
+/// Earlier campaigns (starting before this one) in which the same ID number was nominated,
+/// among the campaigns the caller may read (`campaigns::visible_condition`): a GRASSROOTS
+/// caller learns nothing of a campaign `campaign(id)` refuses it, not even its name.
 pub async fn history_of(
     s: &Services,
+    scope: &Scope,
     rows: &[recipient::Model],
 ) -> DomainResult<HashMap<i64, Vec<HistoryEntry>>> {
     let indexes: Vec<String> = rows.iter().filter_map(|r| r.id_number_index.clone()).collect();
@@ -776,13 +779,13 @@ pub async fn history_of(
         .all(&s.db)
         .await?;
     let campaign_ids: Vec<i64> = others.iter().chain(rows).map(|r| r.campaign_id).collect();
-    let campaigns: HashMap<i64, campaign::Model> = campaign::Entity::find()
-        .filter(campaign::Column::Id.is_in(campaign_ids))
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let mut visible = campaign::Entity::find().filter(campaign::Column::Id.is_in(campaign_ids));
+    if let Some(cond) = campaigns::visible_condition(scope) {
+        visible = visible.filter(cond);
+    }
+    // Entries whose campaign is not here are left out below.
+    let campaigns: HashMap<i64, campaign::Model> =
+        visible.all(&s.db).await?.into_iter().map(|c| (c.id, c)).collect();
     let category_ids: Vec<i64> = others.iter().map(|r| r.category_id).collect();
     let categories: HashMap<i64, String> = category::Entity::find()
         .filter(category::Column::Id.is_in(category_ids))
@@ -835,33 +838,22 @@ pub(crate) fn nominated_within(prefix: &str) -> sea_orm::sea_query::SelectStatem
         .to_owned()
 }
 
-/// Batch load by id (DataLoader for `Disbursement.recipient`); the caller's scope applies.
+/// Batch load by id (DataLoader for `Disbursement.recipient`); the caller's scope applies as
+/// at the root (`find_visible`): a scoped caller gets what its subtree nominated in a campaign
+/// it may read, in one statement.
 pub async fn load_many(
     s: &Services,
     scope: &Scope,
     ids: &[i64],
 ) -> DomainResult<HashMap<i64, recipient::Model>> {
-    let rows = recipient::Entity::find()
-        .filter(recipient::Column::Id.is_in(ids.iter().copied()))
-        .all(&s.db)
-        .await?;
+    let mut q = recipient::Entity::find().filter(recipient::Column::Id.is_in(ids.iter().copied()));
     if let Scope::Subtree(prefix) = scope {
-        let orgs: Vec<i64> = rows.iter().map(|r| r.nominated_by).collect();
-        let visible: std::collections::HashSet<i64> = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(orgs))
-            .filter(organization::Column::Path.starts_with(prefix.as_str()))
-            .all(&s.db)
-            .await?
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
-        return Ok(rows
-            .into_iter()
-            .filter(|r| visible.contains(&r.nominated_by))
-            .map(|r| (r.id, r))
-            .collect());
+        q = q.filter(recipient::Column::NominatedBy.in_subquery(organizations::subtree_ids(prefix)));
     }
-    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    if let Some(visible) = campaigns::visible_ids(scope) {
+        q = q.filter(recipient::Column::CampaignId.in_subquery(visible));
+    }
+    Ok(q.all(&s.db).await?.into_iter().map(|r| (r.id, r)).collect())
 }
 
 #[cfg(test)]
