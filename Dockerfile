@@ -19,34 +19,38 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY entities/Cargo.toml  entities/Cargo.toml
 COPY migration/Cargo.toml migration/Cargo.toml
+COPY sheet/Cargo.toml     sheet/Cargo.toml
 COPY domain/Cargo.toml    domain/Cargo.toml
 COPY api/Cargo.toml       api/Cargo.toml
 COPY worker/Cargo.toml    worker/Cargo.toml
 COPY tests/Cargo.toml     tests/Cargo.toml
+COPY bench/Cargo.toml     bench/Cargo.toml
 # The stubs are removed afterwards so none lingers next to the real sources;
 # the compiled third-party dependencies stay in target/.
 RUN set -eux; \
-    for c in entities migration domain api worker tests; do \
+    for c in entities migration sheet domain api worker tests bench; do \
         mkdir -p "$c/src"; \
         : > "$c/src/lib.rs"; \
         echo 'fn main() {}' > "$c/src/main.rs"; \
     done; \
     cargo build --release --locked -p api -p worker; \
-    rm -rf entities/src migration/src domain/src api/src worker/src tests/src
+    rm -rf entities/src migration/src sheet/src domain/src api/src worker/src tests/src bench/src
 
 # 2) The real sources, including api/assets/ (GraphiQL), which the api binary
 #    must embed at compile time: the runtime image carries only the binaries.
 COPY entities  entities
 COPY migration migration
+COPY sheet     sheet
 COPY domain    domain
 COPY api       api
 COPY worker    worker
 COPY demo      demo
 COPY tests     tests
+COPY bench     bench
 # COPY keeps the files' original mtimes, which may be older than the stub
 # artifacts: touch them so cargo always rebuilds the workspace crates.
 RUN set -eux; \
-    find entities migration domain api worker tests -type f -exec touch {} +; \
+    find entities migration sheet domain api worker tests bench -type f -exec touch {} +; \
     cargo build --release --locked -p api -p worker; \
     install -m 0755 target/release/api    /usr/local/bin/api; \
     install -m 0755 target/release/worker /usr/local/bin/worker

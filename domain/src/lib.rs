@@ -20,7 +20,6 @@ pub mod pagination;
 pub mod procurement;
 pub mod recipients;
 pub mod settings;
-pub mod sheet;
 pub mod users;
 pub mod visits;
 

@@ -1,4 +1,4 @@
-//! The role matrix of domain.md, walked operation × role, and GRASSROOTS scoping.
+//! The role matrix of docs/domain.md, walked operation × role, and GRASSROOTS scoping.
 use serde_json::{Value, json};
 use songnuan_tests::{TestApp, code};
 

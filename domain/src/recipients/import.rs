@@ -10,7 +10,7 @@ use crate::access::{Actor, Permission, Scope};
 use crate::audit::Change;
 use crate::campaigns::{self, RecipientKind};
 use crate::error::{DomainError, DomainResult};
-use crate::sheet::{self, Column, SheetRow};
+use sheet::{self, Column, SheetRow};
 use entities::{category, organization, recipient};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
