@@ -1,4 +1,4 @@
-//! Who may do what: the role matrix of `domain.md`, in one table (`Permission::allows`).
+//! Who may do what: the role matrix of `docs/domain.md`, in one table (`Permission::allows`).
 //! Every service function takes an `Actor` and asks here first, so every query and mutation
 //! inherits the same rules whatever the API layer does.
 use crate::error::{DomainError, DomainResult};
