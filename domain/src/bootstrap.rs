@@ -1,12 +1,12 @@
 //! First start: on an empty database, create the county federation and the `admin` user.
 //! Runs inside a `Change`, whose chain lock makes two replicas starting together safe: the
 //! second sees the first one's admin and does nothing.
-use crate::access::Role;
-use crate::audit::{self, Change};
-use crate::error::DomainResult;
-use crate::organizations::{self, OrgKind};
-use crate::settings::Settings;
-use crate::users::{self, NewUser};
+use crate::core::error::DomainResult;
+use crate::core::settings::Settings;
+use crate::people::access::Role;
+use crate::people::audit::{self, Change};
+use crate::people::organizations::{self, OrgKind};
+use crate::people::users::{self, NewUser};
 use entities::user;
 use rand::Rng;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -21,7 +21,7 @@ pub enum Bootstrap {
 
 pub async fn run(db: &DatabaseConnection, settings: &Settings) -> DomainResult<Bootstrap> {
     audit::ensure_head(db).await?;
-    crate::calendar_store::seed_official(db).await?;
+    crate::plan::calendar_store::seed_official(db).await?;
     if user::Entity::find().count(db).await? > 0 {
         return Ok(Bootstrap::AlreadyDone);
     }

@@ -1,14 +1,17 @@
 //! Demo data: loads a campaign with its organisations, users and categories from a TOML file
 //! (`demo/fumin-2025.toml`), through the same domain functions the API uses, in one audited
 //! change. Loading twice does nothing the second time.
-use crate::Services;
-use crate::access::Role;
-use crate::audit::Change;
-use crate::campaigns::{self, NewCampaign, NewCategory, RecipientKind, Stage};
-use crate::error::{DomainError, DomainResult};
-use crate::organizations::{self, OrgKind};
-use crate::recipients::{self, RecipientFields};
-use crate::users::{self, NewUser};
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::services::Services;
+use crate::people::access::Role;
+use crate::people::audit::Change;
+use crate::people::organizations::{self, OrgKind};
+use crate::people::users::{self, NewUser};
+use crate::plan::campaign::{self as campaigns, NewCampaign};
+use crate::plan::categories::{self, NewCategory, RecipientKind};
+use crate::plan::stages::Stage;
+use crate::recipients::fields::RecipientFields;
+use crate::recipients::rules as recipients;
 use chrono::NaiveDate;
 use entities::{campaign, category, organization, recipient, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -217,7 +220,7 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         let kind: RecipientKind = cat.recipient_kind.parse().map_err(|_| {
             DomainError::validation("categories", format!("对象类型“{}”无效", cat.recipient_kind))
         })?;
-        let made = campaigns::insert_category(
+        let made = categories::insert_category(
             &mut change,
             &created,
             &NewCategory {
@@ -238,7 +241,7 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
     if let Some(dist) = &c.distribution {
         distribute(&mut change, &created, &categories, dist).await?;
     }
-    let mut created = crate::db::find::<campaign::Entity, _>(change.txn(), created.id, "项目").await?;
+    let mut created = crate::core::db::find::<campaign::Entity, _>(change.txn(), created.id, "项目").await?;
     if let Some(stage) = &c.stage {
         let stage: Stage = stage
             .parse()
@@ -248,7 +251,7 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         created = am.update(change.txn()).await?;
     }
     // Recipients and payments were written as rows, not through the transitions.
-    crate::campaigns::counters::recount(change.txn(), created.id).await?;
+    crate::plan::counters::recount(change.txn(), created.id).await?;
     change
         .record(
             "Campaign",
@@ -279,7 +282,7 @@ async fn distribute(
 ) -> DomainResult<()> {
     use crate::funds::{budget, ledger};
     use entities::{contract, contract_line, disbursement, supplier};
-    let funding = crate::money::Money::parse("funding_amount", &d.funding_amount)?;
+    let funding = crate::core::money::Money::parse("funding_amount", &d.funding_amount)?;
     ledger::book(
         change,
         ledger::Booking {
@@ -303,7 +306,7 @@ async fn distribute(
         .get(&d.goods_category)
         .ok_or_else(|| DomainError::validation("goods_category", "物资类别未定义"))?;
     let units = recipients.iter().filter(|r| r.category_id == goods.id).count() as i32;
-    let code = crate::procurement::CreditCode::parse(&d.supplier_credit_code)?;
+    let code = crate::funds::procurement::suppliers::CreditCode::parse(&d.supplier_credit_code)?;
     let sup = supplier::ActiveModel {
         name: Set(d.supplier.clone()),
         credit_code: Set(code.as_str().to_string()),
@@ -362,8 +365,9 @@ async fn distribute(
         },
     )
     .await?;
-    let calendar = crate::calendar_store::load(change.txn()).await?;
-    let deadline = crate::calendar_store::entry_deadline(&calendar, d.paid_on, campaign.entry_deadline_days)?;
+    let calendar = crate::plan::calendar_store::load(change.txn()).await?;
+    let deadline =
+        crate::plan::calendar_store::entry_deadline(&calendar, d.paid_on, campaign.entry_deadline_days)?;
     for (n, r) in recipients.iter().enumerate() {
         let cat = by_id
             .get(&r.category_id)

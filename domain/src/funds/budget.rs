@@ -2,10 +2,10 @@
 //! and payments to suppliers) never exceeds the budget. One conditional UPDATE does the check
 //! and the booking at once, so it holds under concurrent requests from any number of API
 //! replicas on both databases — no read-then-write, no in-process lock.
-use crate::audit::Change;
-use crate::campaigns::Stage;
-use crate::error::{DomainError, DomainResult};
-use crate::money::Money;
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::money::Money;
+use crate::people::audit::Change;
+use crate::plan::stages::Stage;
 use entities::campaign;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -64,7 +64,7 @@ pub async fn commit_in_stage(
         .exec(change.txn())
         .await?;
     if updated.rows_affected == 0 {
-        let c = crate::db::find::<campaign::Entity, _>(change.txn(), campaign_id, "项目").await?;
+        let c = crate::core::db::find::<campaign::Entity, _>(change.txn(), campaign_id, "项目").await?;
         if c.stage != stage.as_str() {
             return Err(DomainError::InvalidStage(
                 format!("项目已不在“{}”阶段", stage.label()).into(),

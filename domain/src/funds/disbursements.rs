@@ -2,15 +2,21 @@
 //! maker-checker) → `markPaid` (bank reference; the entry deadline is set from the official
 //! calendar) → `confirmReceipt` (签字确认); or `cancelDisbursement` (releases the budget).
 //! `markEntered` records entry into the provincial platform.
-use super::{budget, ledger};
-use crate::access::{Actor, Permission, Scope};
-use crate::audit::Change;
-use crate::campaigns::{self, Stage, stage_of};
-use crate::error::{DomainError, DomainResult, on_unique};
-use crate::money::Money;
-use crate::pagination::{self, Page, PageArgs};
-use crate::recipients::{self, Status};
-use crate::{Services, calendar_store, procurement};
+use crate::core::error::{DomainError, DomainResult, on_unique};
+use crate::core::money::Money;
+use crate::core::pagination::{self, Page, PageArgs};
+use crate::core::services::Services;
+use crate::funds::procurement::contracts as procurement;
+use crate::funds::{budget, ledger};
+use crate::people::access::{Actor, Permission, Scope};
+use crate::people::audit::Change;
+use crate::plan::campaign as campaigns;
+use crate::plan::stages::{Stage, require_stage};
+pub use crate::plan::statuses::DStatus;
+use crate::plan::statuses::Status;
+use crate::plan::{calendar_store, categories, counters};
+use crate::recipients::queries as recipient_queries;
+use crate::recipients::rules as recipient_rules;
 use chrono::NaiveDate;
 use entities::{campaign, category, disbursement, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -21,21 +27,11 @@ use sea_orm::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-crate::codes::coded_enum! {
-    pub enum DStatus {
-        Planned = "PLANNED",
-        Approved = "APPROVED",
-        Paid = "PAID",
-        Confirmed = "CONFIRMED",
-        Cancelled = "CANCELLED",
-    }
-}
-
 pub fn status_of(d: &disbursement::Model) -> DStatus {
     d.status.parse().unwrap_or(DStatus::Planned)
 }
 
-crate::codes::coded_enum! {
+crate::core::codes::coded_enum! {
     pub enum DKind {
         Cash = "CASH",
         Goods = "GOODS",
@@ -142,17 +138,6 @@ fn snapshot(d: &disbursement::Model) -> serde_json::Value {
     })
 }
 
-fn require_stage(c: &campaign::Model, allowed: &[Stage], what: &str) -> DomainResult<()> {
-    let s = stage_of(c);
-    if allowed.contains(&s) {
-        Ok(())
-    } else {
-        Err(DomainError::InvalidStage(
-            format!("项目处于“{}”阶段，不能{what}", s.label()).into(),
-        ))
-    }
-}
-
 pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> DomainResult<disbursement::Model> {
     actor.require(Permission::PlanDisbursements)?;
     let key = r.idempotency_key.trim();
@@ -210,15 +195,15 @@ async fn plan(
     items: Option<String>,
     hash: &str,
 ) -> DomainResult<disbursement::Model> {
-    let (rec, campaign) = recipients::get_in(&s.db, actor, r.recipient_id).await?;
+    let (rec, campaign) = recipient_rules::get_in(&s.db, actor, r.recipient_id).await?;
     require_stage(&campaign, &[Stage::Distribution], "计划发放")?;
-    if recipients::status_of(&rec) != Status::Verified {
+    if recipient_rules::status_of(&rec) != Status::Verified {
         return Err(DomainError::validation(
             "recipientId",
             "慰问对象尚未审核通过（VERIFIED）",
         ));
     }
-    let category = crate::db::find::<category::Entity, _>(&s.db, rec.category_id, "类别").await?;
+    let category = crate::core::db::find::<category::Entity, _>(&s.db, rec.category_id, "类别").await?;
     if amount.fen() > category.standard_fen {
         return Err(DomainError::OverStandard(
             format!(
@@ -299,8 +284,7 @@ async fn save(
     am: disbursement::ActiveModel,
 ) -> DomainResult<disbursement::Model> {
     let after = am.update(change.txn()).await?;
-    campaigns::counters::disbursement_moved(change.txn(), after.category_id, &before.status, &after.status)
-        .await?;
+    counters::disbursement_moved(change.txn(), after.category_id, &before.status, &after.status).await?;
     change
         .record(
             "Disbursement",
@@ -384,7 +368,7 @@ async fn load_for_update<C: ConnectionTrait>(
     actor: &Actor,
     id: i64,
 ) -> DomainResult<(disbursement::Model, campaign::Model)> {
-    let d = crate::db::find::<disbursement::Entity, _>(db, id, "发放记录").await?;
+    let d = crate::core::db::find::<disbursement::Entity, _>(db, id, "发放记录").await?;
     let c = campaigns::find_visible(db, actor, d.campaign_id)
         .await
         .map_err(|_| DomainError::not_found("发放记录"))?;
@@ -602,7 +586,8 @@ pub async fn list(
     actor.require(Permission::ReadMoney)?;
     let mut cond = Condition::all().add(disbursement::Column::CampaignId.eq(campaign_id));
     if let Scope::Subtree(prefix) = actor.scope() {
-        cond = cond.add(disbursement::Column::RecipientId.in_subquery(recipients::nominated_within(&prefix)));
+        cond = cond
+            .add(disbursement::Column::RecipientId.in_subquery(recipient_queries::nominated_within(&prefix)));
     }
     if let Some(st) = filter.status {
         cond = cond.add(disbursement::Column::Status.eq(st.as_str()));
@@ -610,7 +595,7 @@ pub async fn list(
     if let Some(code) = &filter.category_code {
         cond = cond.add(
             disbursement::Column::CategoryId
-                .in_subquery(campaigns::category_ids_with_code(campaign_id, code)),
+                .in_subquery(categories::category_ids_with_code(campaign_id, code)),
         );
     }
     match filter.entered {
@@ -646,7 +631,7 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::Role;
+    use crate::people::access::Role;
 
     fn actor(roles: &[Role]) -> Actor {
         Actor {

@@ -1,17 +1,18 @@
 //! The special ledger (专项台账, 专款专用): every funding, payment to a recipient and payment
 //! to a supplier is an entry of one campaign; entries are never edited, only reversed.
-use crate::Services;
-use crate::access::{Actor, Permission};
-use crate::audit::Change;
-use crate::campaigns;
-use crate::error::{DomainError, DomainResult};
-use crate::money::Money;
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::money::Money;
+use crate::core::services::Services;
+use crate::people::access::{Actor, Permission};
+use crate::people::audit::Change;
+use crate::plan::campaign as campaigns;
+use crate::plan::stages::{Stage, stage_of};
 use chrono::NaiveDate;
 use entities::ledger_entry;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
-crate::codes::coded_enum! {
+crate::core::codes::coded_enum! {
     pub enum EntryKind {
         Funding = "FUNDING",
         Disbursement = "DISBURSEMENT",
@@ -93,7 +94,7 @@ pub async fn record_funding(
     let reference = clean_reference(reference)?;
     let mut change = Change::begin(&s.db, Some(actor), "recordFunding").await?;
     let campaign = campaigns::find_visible(change.txn(), actor, campaign_id).await?;
-    if campaigns::stage_of(&campaign) == campaigns::Stage::Closed {
+    if stage_of(&campaign) == Stage::Closed {
         return Err(DomainError::InvalidStage("项目已结项，不能再登记资金".into()));
     }
     let entry = book(
@@ -123,7 +124,8 @@ pub async fn reverse(
     actor.require(Permission::RecordFunding)?;
     let reason = clean_reference(reason)?;
     let mut change = Change::begin(&s.db, Some(actor), "reverseLedgerEntry").await?;
-    let original = crate::db::find::<ledger_entry::Entity, _>(change.txn(), entry_id, "台账条目").await?;
+    let original =
+        crate::core::db::find::<ledger_entry::Entity, _>(change.txn(), entry_id, "台账条目").await?;
     campaigns::find_visible(change.txn(), actor, original.campaign_id).await?;
     if original.kind != EntryKind::Funding.as_str() {
         return Err(DomainError::Conflict(

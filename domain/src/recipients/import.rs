@@ -2,18 +2,20 @@
 //! Valid rows are imported, every invalid row is reported with its spreadsheet row number,
 //! field and a zh-CN message. The file is read row by row on a blocking thread and handed to
 //! the database in batches through a bounded channel, so memory does not grow with the file.
-use super::{
-    NOMINATION_STAGES, RecipientFields, ValidFields, kind_of_category, new_row, require_stage, seal, validate,
-};
-use crate::Services;
-use crate::access::{Actor, Permission, Scope};
-use crate::audit::Change;
-use crate::campaigns::{self, RecipientKind};
-use crate::error::{DomainError, DomainResult};
-use sheet::{self, Column, SheetRow};
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::services::Services;
+use crate::people::access::{Actor, Permission, Scope};
+use crate::people::audit::Change;
+use crate::plan::campaign as campaigns;
+use crate::plan::categories::RecipientKind;
+use crate::plan::counters;
+use crate::plan::stages::require_stage;
+use crate::recipients::fields::{RecipientFields, ValidFields, seal, validate};
+use crate::recipients::rules::{NOMINATION_STAGES, kind_of_category, new_row};
 use entities::{category, organization, recipient};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
+use sheet::{self, Column, SheetRow};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -270,7 +272,7 @@ pub async fn import_file(
         }
     }
     errors.sort_by_key(|e| e.row);
-    campaigns::counters::recount(change.txn(), campaign.id).await?;
+    counters::recount(change.txn(), campaign.id).await?;
     change
         .record(
             "Campaign",

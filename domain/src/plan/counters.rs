@@ -5,13 +5,13 @@
 //! `recipient_moved` / `disbursement_moved`, inside the same transaction as the row, so a counter
 //! moves exactly when the row it counts does; bulk writers (import, demo, generators) call
 //! `recount`.
-use crate::error::DomainResult;
-use crate::funds::SERVED_STATES;
+use crate::core::error::DomainResult;
+use crate::plan::statuses::{SERVED_STATES, Status};
 use entities::category;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
-const VERIFIED: &str = crate::recipients::Status::Verified.as_str();
+const VERIFIED: &str = Status::Verified.as_str();
 
 /// +1, −1 or 0: how a move from `before` to `after` changes a count of states in `counted`.
 fn delta(before: &str, after: &str, counted: &[&str]) -> i32 {

@@ -1,5 +1,5 @@
 //! `Money`: a CNY amount with at most two decimals, never negative, stored as integer fen.
-use crate::error::{DomainError, DomainResult};
+use crate::core::error::{DomainError, DomainResult};
 use rust_decimal::Decimal;
 use std::fmt;
 

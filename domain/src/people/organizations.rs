@@ -1,8 +1,8 @@
 //! The organisation tree (county federation → town federations / system unions → grassroots
 //! unions). Each row keeps its materialised path so subtree checks are a prefix match.
-use crate::access::{Actor, Permission, Scope};
-use crate::audit::Change;
-use crate::error::{DomainError, DomainResult, on_unique};
+use crate::core::error::{DomainError, DomainResult, on_unique};
+use crate::people::access::{Actor, Permission, Scope};
+use crate::people::audit::Change;
 use entities::organization;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::json;
 use std::collections::HashMap;
 
-crate::codes::coded_enum! {
+crate::core::codes::coded_enum! {
     pub enum OrgKind {
         Federation = "FEDERATION",
         TownFederation = "TOWN_FEDERATION",

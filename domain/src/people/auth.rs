@@ -2,10 +2,10 @@
 //! change (the user's `token_version`), long-lived API tokens for INTEGRATION users (stored as
 //! SHA-256 only), and the login throttle. No per-user state is kept in memory: every replica
 //! answers the same from the database alone.
-use crate::access::{Actor, Role};
-use crate::audit::Change;
-use crate::error::{DomainError, DomainResult};
-use crate::settings::Settings;
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::settings::Settings;
+use crate::people::access::{Actor, Role};
+use crate::people::audit::Change;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;

@@ -1,5 +1,5 @@
 //! Connecting to SQLite or PostgreSQL and applying migrations. The same code runs on both.
-use crate::settings::Settings;
+use crate::core::settings::Settings;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::time::Duration;
@@ -58,7 +58,7 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 }
 
 /// The row of `E` with primary key `id`, or NOT_FOUND naming what was looked for ("合同").
-pub async fn find<E, C>(db: &C, id: i64, what: &'static str) -> crate::DomainResult<E::Model>
+pub async fn find<E, C>(db: &C, id: i64, what: &'static str) -> crate::core::error::DomainResult<E::Model>
 where
     E: sea_orm::EntityTrait,
     i64: Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
@@ -67,5 +67,5 @@ where
     E::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| crate::DomainError::not_found(what))
+        .ok_or_else(|| crate::core::error::DomainError::not_found(what))
 }

@@ -81,7 +81,7 @@ pub struct Settings {
     pub answer_cache_bytes: usize,
     /// Most one person (by ID number) may receive across the campaigns of one year; off when
     /// unset (`SONGNUAN_ANNUAL_CAP`, e.g. "2000.00").
-    pub annual_cap: Option<crate::money::Money>,
+    pub annual_cap: Option<crate::core::money::Money>,
 }
 
 /// Login-attempt limits per fixed window, per username and per client address: every attempt
@@ -138,7 +138,7 @@ impl Settings {
         }
         let admin_password = get("SONGNUAN_ADMIN_PASSWORD");
         if let Some(p) = &admin_password {
-            crate::users::check_password_strength(p)
+            crate::core::passwords::check_password_strength(p)
                 .map_err(|e| err("SONGNUAN_ADMIN_PASSWORD", e.to_string()))?;
         }
         let (secret, dev_secret) = match get("SONGNUAN_SECRET") {
@@ -183,7 +183,7 @@ impl Settings {
             annual_cap: match get("SONGNUAN_ANNUAL_CAP") {
                 None => None,
                 Some(v) => Some(
-                    crate::money::Money::parse("SONGNUAN_ANNUAL_CAP", &v)
+                    crate::core::money::Money::parse("SONGNUAN_ANNUAL_CAP", &v)
                         .map_err(|_| err("SONGNUAN_ANNUAL_CAP", "应为金额，例如 2000.00"))?,
                 ),
             },

@@ -2,11 +2,11 @@
 //! Council file on first start, extended by ADMIN each November (`setCalendarDays`), and loaded
 //! per use — a few hundred rows — so that every API replica counts with the same days right
 //! after an edit. An edit re-derives the provisional entry deadlines in the same change.
-use crate::Services;
-use crate::access::{Actor, Permission};
-use crate::audit::Change;
-use crate::calendar::{Calendar, CalendarDay, CalendarError, DayKind, MAX_DAYS, WorkingDays};
-use crate::error::{DomainError, DomainResult};
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::services::Services;
+use crate::people::access::{Actor, Permission};
+use crate::people::audit::Change;
+use crate::plan::calendar::{Calendar, CalendarDay, CalendarError, DayKind, MAX_DAYS, WorkingDays};
 use chrono::{Datelike, NaiveDate, Weekday};
 use entities::{calendar_day, campaign, disbursement};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -18,7 +18,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The shipped arrangements (2025 and 2026), the same file `Calendar::official` reads.
-const OFFICIAL_CSV: &str = include_str!("../data/cn-official-2025-2026.csv");
+const OFFICIAL_CSV: &str = include_str!("../../data/cn-official-2025-2026.csv");
 
 /// Most days one `setCalendarDays` call may set: a year has about 30 listed days, so this is
 /// room for several years while bounding the statement and the audit entries.
@@ -455,7 +455,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("songnuan-cal-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-        let settings = crate::Settings::from_lookup(|k| match k {
+        let settings = crate::core::settings::Settings::from_lookup(|k| match k {
             "DATABASE_URL" => Some(url.clone()),
             "SONGNUAN_DATA_DIR" => Some(dir.display().to_string()),
             "SONGNUAN_SECRET" => Some("songnuan-unit-test-secret-0123456789abcdef".into()),
@@ -463,14 +463,14 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        let db = crate::db::connect_url(&url, 4).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
+        let db = crate::core::db::connect_url(&url, 4).await.unwrap();
+        crate::core::db::migrate(&db).await.unwrap();
         crate::bootstrap::run(&db, &settings).await.unwrap();
         let admin = entities::user::Entity::find().one(&db).await.unwrap().unwrap();
         let actor = Actor {
             user_id: admin.id,
             username: admin.username,
-            roles: vec![crate::Role::Admin],
+            roles: vec![crate::people::access::Role::Admin],
             organization_id: admin.organization_id,
             org_path: "/1/".into(),
         };
@@ -487,7 +487,7 @@ mod tests {
         assert_eq!(load(&s.db).await.unwrap(), Calendar::official());
         assert_eq!(list_days(&s, &admin, 2025).await.unwrap().len(), 33);
 
-        let audit = crate::audit::count(&s.db).await.unwrap();
+        let audit = crate::people::audit::count(&s.db).await.unwrap();
         let w = working_days_after(&s, &admin, d(2026, 12, 31), 1).await.unwrap();
         assert_eq!((w.date, w.provisional), (d(2027, 1, 1), true));
         set_days(&s, &admin, vec![input(d(2027, 1, 1), "HOLIDAY", "元旦")])
@@ -495,16 +495,16 @@ mod tests {
             .unwrap();
         let w = working_days_after(&s, &admin, d(2026, 12, 31), 1).await.unwrap();
         assert_eq!((w.date, w.provisional), (d(2027, 1, 4), false));
-        assert_eq!(crate::audit::count(&s.db).await.unwrap(), audit + 1);
+        assert_eq!(crate::people::audit::count(&s.db).await.unwrap(), audit + 1);
         // The same day again is no change; a renamed one is.
         set_days(&s, &admin, vec![input(d(2027, 1, 1), "holiday", "元旦")])
             .await
             .unwrap();
-        assert_eq!(crate::audit::count(&s.db).await.unwrap(), audit + 1);
+        assert_eq!(crate::people::audit::count(&s.db).await.unwrap(), audit + 1);
         set_days(&s, &admin, vec![input(d(2027, 1, 1), "HOLIDAY", "新年")])
             .await
             .unwrap();
-        assert_eq!(crate::audit::count(&s.db).await.unwrap(), audit + 2);
+        assert_eq!(crate::people::audit::count(&s.db).await.unwrap(), audit + 2);
         assert_eq!(list_days(&s, &admin, 2027).await.unwrap()[0].name, "新年");
 
         let e = working_days_after(&s, &admin, d(2025, 1, 1), 3661)
@@ -512,13 +512,13 @@ mod tests {
             .unwrap_err();
         assert_eq!(field_of(&e), ("VALIDATION", Some("days")));
         let mut clerk = admin.clone();
-        clerk.roles = vec![crate::Role::Caseworker];
+        clerk.roles = vec![crate::people::access::Role::Caseworker];
         let e = set_days(&s, &clerk, vec![input(d(2027, 1, 1), "HOLIDAY", "元旦")])
             .await
             .unwrap_err();
         assert_eq!(e.code(), "FORBIDDEN");
         assert!(working_days_after(&s, &clerk, d(2025, 1, 27), 30).await.is_ok());
-        assert_eq!(crate::audit::count(&s.db).await.unwrap(), audit + 2);
+        assert_eq!(crate::people::audit::count(&s.db).await.unwrap(), audit + 2);
         drop(s);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -5,9 +5,9 @@
 //! `Change::begin` first updates the single `audit_head` row. That write lock is held until
 //! commit, so on both databases mutations append to the chain one at a time, and a refused
 //! mutation rolls back with nothing written.
-use crate::access::{Actor, Permission};
-use crate::error::{DomainError, DomainResult};
-use crate::pagination::{self, Page, PageArgs};
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::pagination::{self, Page, PageArgs};
+use crate::people::access::{Actor, Permission};
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::{audit_head, audit_log};
 use sea_orm::sea_query::Expr;

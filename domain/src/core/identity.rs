@@ -1,7 +1,7 @@
 //! Personal identifiers as validated newtypes: 居民身份证号码 (GB 11643), mainland mobile
 //! numbers, bank accounts, names. An invalid value cannot exist past `parse`, and the masks of
 //! the contract live here so every answer masks the same way.
-use crate::error::{DomainError, DomainResult};
+use crate::core::error::{DomainError, DomainResult};
 use chrono::NaiveDate;
 
 /// GB 11643 weights for the first 17 digits (ISO 7064 MOD 11-2).

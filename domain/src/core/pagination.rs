@@ -1,5 +1,5 @@
 //! Opaque cursors and page-size limits shared by every connection in the API.
-use crate::error::{DomainError, DomainResult};
+use crate::core::error::{DomainError, DomainResult};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

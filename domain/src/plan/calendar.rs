@@ -1,6 +1,6 @@
 //! The official mainland-China working-day calendar (放假 and 调休上班), used to count deadlines in
 //! working days. Built from rows rather than hard-coded because each November a new year is added.
-use crate::error::DomainError;
+use crate::core::error::DomainError;
 use chrono::{Datelike, NaiveDate, Weekday};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -19,9 +19,9 @@ pub fn in_supported_range(d: NaiveDate) -> bool {
 }
 
 /// The shipped State Council arrangements; the database table is seeded from it.
-const OFFICIAL_CSV: &str = include_str!("../data/cn-official-2025-2026.csv");
+const OFFICIAL_CSV: &str = include_str!("../../data/cn-official-2025-2026.csv");
 
-crate::codes::coded_enum! {
+crate::core::codes::coded_enum! {
     pub enum DayKind {
         /// 放假: not a working day, whatever the day of the week.
         Holiday = "holiday",

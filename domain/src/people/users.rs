@@ -1,10 +1,11 @@
 //! Users of the system: created, disabled and reset by ADMIN; their own password change; and
 //! the long-lived API tokens of INTEGRATION users (shown once, stored hashed, revocable).
-use crate::access::{Actor, Permission, Role, Scope};
-use crate::audit::Change;
-use crate::auth;
-use crate::error::{DomainError, DomainResult, on_unique};
-use crate::organizations::clean_name;
+use crate::core::error::{DomainError, DomainResult, on_unique};
+use crate::core::passwords::check_password_strength;
+use crate::people::access::{Actor, Permission, Role, Scope};
+use crate::people::audit::Change;
+use crate::people::auth;
+use crate::people::organizations::clean_name;
 use chrono::{DateTime, Utc};
 use entities::{api_token, organization, user};
 use sea_orm::{
@@ -12,17 +13,6 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::HashMap;
-
-pub fn check_password_strength(p: &str) -> DomainResult<()> {
-    let n = p.chars().count();
-    if n < 8 {
-        return Err(DomainError::validation("password", "密码至少 8 个字符"));
-    }
-    if n > 128 {
-        return Err(DomainError::validation("password", "密码不能超过 128 个字符"));
-    }
-    Ok(())
-}
 
 fn check_username(u: &str) -> DomainResult<()> {
     let ok = (3..=32).contains(&u.len())
@@ -130,7 +120,7 @@ async fn update_user(
     edit: impl FnOnce(&user::Model, &mut user::ActiveModel),
 ) -> DomainResult<user::Model> {
     let mut change = Change::begin(db, Some(actor), action).await?;
-    let before = crate::db::find::<user::Entity, _>(change.txn(), id, "用户").await?;
+    let before = crate::core::db::find::<user::Entity, _>(change.txn(), id, "用户").await?;
     let mut am: user::ActiveModel = before.clone().into();
     edit(&before, &mut am);
     if !am.is_changed() {
@@ -213,7 +203,7 @@ pub async fn change_password(
 }
 
 async fn get_any(db: &DatabaseConnection, id: i64) -> DomainResult<user::Model> {
-    crate::db::find::<user::Entity, _>(db, id, "用户").await
+    crate::core::db::find::<user::Entity, _>(db, id, "用户").await
 }
 
 pub async fn me(db: &DatabaseConnection, actor: &Actor) -> DomainResult<user::Model> {
@@ -271,7 +261,7 @@ pub async fn create_api_token(
         return Err(DomainError::validation("expiresAt", "有效期不能超过三年"));
     }
     let mut change = Change::begin(db, Some(actor), "createApiToken").await?;
-    let owner = crate::db::find::<user::Entity, _>(change.txn(), user_id, "用户").await?;
+    let owner = crate::core::db::find::<user::Entity, _>(change.txn(), user_id, "用户").await?;
     if !Role::parse_list(&owner.roles).contains(&Role::Integration) {
         return Err(DomainError::validation(
             "userId",
@@ -310,7 +300,7 @@ pub async fn revoke_api_token(
 ) -> DomainResult<api_token::Model> {
     actor.require(Permission::ManageApiTokens)?;
     let mut change = Change::begin(db, Some(actor), "revokeApiToken").await?;
-    let t = crate::db::find::<api_token::Entity, _>(change.txn(), id, "接口令牌").await?;
+    let t = crate::core::db::find::<api_token::Entity, _>(change.txn(), id, "接口令牌").await?;
     if t.revoked_at.is_some() {
         return Err(DomainError::Conflict("该令牌已撤销".into()));
     }

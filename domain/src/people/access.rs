@@ -1,10 +1,10 @@
 //! Who may do what: the role matrix of `docs/domain.md`, in one table (`Permission::allows`).
 //! Every service function takes an `Actor` and asks here first, so every query and mutation
 //! inherits the same rules whatever the API layer does.
-use crate::error::{DomainError, DomainResult};
+use crate::core::error::{DomainError, DomainResult};
 use std::fmt;
 
-crate::codes::coded_enum! {
+crate::core::codes::coded_enum! {
     #[derive(PartialOrd, Ord)]
     pub enum Role {
         Admin = "ADMIN",

@@ -1,8 +1,8 @@
 //! Personal data at rest: AES-256-GCM with a random nonce per value, the key's id stored in
 //! every value (so a later key rotation can tell old from new), and an HMAC-SHA256 blind index
 //! for equality look-ups (de-duplication, search by ID number) without decrypting.
-use crate::error::{DomainError, DomainResult};
-use crate::settings::Keys;
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::settings::Keys;
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;

@@ -1,12 +1,13 @@
 //! Visits (走访慰问) under the 八项规定 (轻车简从): each visit records its team, how many people took
 //! part and how many vehicles were used, and whom it visited. A campaign may set limits; a visit
 //! above them is recorded and flagged, never refused, so the record stays complete.
-use crate::Services;
-use crate::access::{Actor, Permission};
-use crate::audit::Change;
-use crate::campaigns::{self, Stage, stage_of};
-use crate::error::{DomainError, DomainResult};
-use crate::organizations::clean_name;
+use crate::core::error::{DomainError, DomainResult};
+use crate::core::services::Services;
+use crate::people::access::{Actor, Permission};
+use crate::people::audit::Change;
+use crate::people::organizations::clean_name;
+use crate::plan::campaign as campaigns;
+use crate::plan::stages::{Stage, stage_of};
 use chrono::NaiveDate;
 use entities::{campaign, recipient, visit, visit_recipient};
 use sea_orm::{

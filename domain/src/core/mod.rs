@@ -1,0 +1,13 @@
+//! The core layer: what every rule stands on and that knows nothing of people, campaigns or
+//! money flows — errors, money, identity numbers, field encryption, stored codes, pagination,
+//! the database connection, the settings, the password rule and the `Services` bundle.
+pub(crate) mod codes;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod identity;
+pub mod money;
+pub mod pagination;
+pub mod passwords;
+pub mod services;
+pub mod settings;
