@@ -8,12 +8,12 @@ use crate::funds::figures::{self, MoneyFigures};
 use crate::funds::ledger;
 use crate::people::access::{Actor, Permission};
 use crate::people::audit::Change;
-use crate::plan::campaign::{find_visible, snapshot};
+use crate::plan::campaign::find_visible;
 use crate::plan::stages::{Stage, stage_of};
 use entities::{campaign, category};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter,
 };
 
 /// What must hold before a campaign may enter `to`. Later issues (money, evaluation) add their
@@ -84,15 +84,7 @@ pub async fn advance(
     stage_guard(change.txn(), &before, to).await?;
     let mut am: campaign::ActiveModel = before.clone().into();
     am.stage = Set(to.as_str().into());
-    let after = am.update(change.txn()).await?;
-    change
-        .record(
-            "Campaign",
-            Some(id.to_string()),
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
+    let after = change.update_audited(&before, am).await?;
     change.commit().await?;
     Ok(after)
 }

@@ -9,7 +9,7 @@ use crate::core::services::Services;
 use crate::funds::procurement::contracts as procurement;
 use crate::funds::{budget, ledger};
 use crate::people::access::{Actor, Permission, Scope};
-use crate::people::audit::Change;
+use crate::people::audit::{Audited, Change};
 use crate::plan::campaign as campaigns;
 use crate::plan::stages::{Stage, require_stage};
 pub use crate::plan::statuses::DStatus;
@@ -21,8 +21,7 @@ use chrono::NaiveDate;
 use entities::{campaign, category, disbursement, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -128,14 +127,21 @@ fn request_hash(r: &DisburseRequest, amount: Money, items: &Option<String>) -> S
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-fn snapshot(d: &disbursement::Model) -> serde_json::Value {
-    json!({
-        "recipient_id": d.recipient_id, "kind": d.kind, "amount": Money::from_fen(d.amount_fen).to_string(),
-        "status": d.status, "items": d.items, "bank_reference": d.bank_reference,
-        "paid_on": d.paid_on.map(|x| x.to_string()), "confirmed_on": d.confirmed_on.map(|x| x.to_string()),
-        "entry_deadline": d.entry_deadline.map(|x| x.to_string()), "provincial_ref": d.provincial_ref,
-        "cancel_reason": d.cancel_reason, "contract_line_id": d.contract_line_id,
-    })
+impl Audited for disbursement::Model {
+    const TARGET: &'static str = "Disbursement";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        let d = self;
+        json!({
+            "recipient_id": d.recipient_id, "kind": d.kind, "amount": Money::from_fen(d.amount_fen).to_string(),
+            "status": d.status, "items": d.items, "bank_reference": d.bank_reference,
+            "paid_on": d.paid_on.map(|x| x.to_string()), "confirmed_on": d.confirmed_on.map(|x| x.to_string()),
+            "entry_deadline": d.entry_deadline.map(|x| x.to_string()), "provincial_ref": d.provincial_ref,
+            "cancel_reason": d.cancel_reason, "contract_line_id": d.contract_line_id,
+        })
+    }
 }
 
 pub async fn disburse(s: &Services, actor: &Actor, r: DisburseRequest) -> DomainResult<disbursement::Model> {
@@ -232,7 +238,7 @@ async fn plan(
     if let Some(cap) = s.settings.annual_cap {
         check_annual_cap(change.txn(), &rec, &campaign, amount, cap).await?;
     }
-    let created = disbursement::ActiveModel {
+    let am = disbursement::ActiveModel {
         campaign_id: Set(campaign.id),
         recipient_id: Set(rec.id),
         category_id: Set(category.id),
@@ -259,18 +265,11 @@ async fn plan(
         created_at: Set(change.now()),
         updated_at: Set(change.now()),
         ..Default::default()
-    }
-    .insert(change.txn())
-    .await;
-    let created = created.map_err(on_unique(|| {
-        DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into())
-    }))?;
-    change
-        .record(
-            "Disbursement",
-            Some(created.id.to_string()),
-            None,
-            Some(&snapshot(&created)),
+    };
+    let created = change
+        .insert_audited_or(
+            am,
+            on_unique(|| DomainError::Conflict("该慰问对象已有一笔未撤销的发放".into())),
         )
         .await?;
     change.commit().await?;
@@ -283,16 +282,8 @@ async fn save(
     before: &disbursement::Model,
     am: disbursement::ActiveModel,
 ) -> DomainResult<disbursement::Model> {
-    let after = am.update(change.txn()).await?;
+    let after = change.update_audited(before, am).await?;
     counters::disbursement_moved(change.txn(), after.category_id, &before.status, &after.status).await?;
-    change
-        .record(
-            "Disbursement",
-            Some(before.id.to_string()),
-            Some(&snapshot(before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
     Ok(after)
 }
 

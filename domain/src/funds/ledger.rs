@@ -4,7 +4,7 @@ use crate::core::error::{DomainError, DomainResult};
 use crate::core::money::Money;
 use crate::core::services::Services;
 use crate::people::access::{Actor, Permission};
-use crate::people::audit::Change;
+use crate::people::audit::{Audited, Change};
 use crate::plan::campaign as campaigns;
 use crate::plan::stages::{Stage, stage_of};
 use chrono::NaiveDate;
@@ -33,6 +33,16 @@ pub struct Booking<'a> {
     pub created_by: i64,
 }
 
+impl Audited for ledger_entry::Model {
+    const TARGET: &'static str = "LedgerEntry";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"campaign_id": self.campaign_id, "amount_fen": self.amount_fen, "kind": self.kind, "reference": self.reference, "booked_on": self.booked_on.to_string()})
+    }
+}
+
 /// Books one entry inside an open change and audits it.
 pub async fn book(change: &mut Change, b: Booking<'_>) -> DomainResult<ledger_entry::Model> {
     let Booking {
@@ -44,29 +54,20 @@ pub async fn book(change: &mut Change, b: Booking<'_>) -> DomainResult<ledger_en
         source_id,
         created_by,
     } = b;
-    let entry = ledger_entry::ActiveModel {
-        campaign_id: Set(campaign_id),
-        amount_fen: Set(amount_fen),
-        kind: Set(kind.as_str().into()),
-        reference: Set(reference.to_string()),
-        booked_on: Set(booked_on),
-        source_id: Set(source_id),
-        reverses_id: Set(None),
-        created_by: Set(created_by),
-        created_at: Set(change.now()),
-        ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
     change
-        .record(
-            "LedgerEntry",
-            Some(entry.id.to_string()),
-            None,
-            Some(&json!({"campaign_id": campaign_id, "amount_fen": amount_fen, "kind": entry.kind, "reference": reference, "booked_on": booked_on.to_string()})),
-        )
-        .await?;
-    Ok(entry)
+        .insert_audited(ledger_entry::ActiveModel {
+            campaign_id: Set(campaign_id),
+            amount_fen: Set(amount_fen),
+            kind: Set(kind.as_str().into()),
+            reference: Set(reference.to_string()),
+            booked_on: Set(booked_on),
+            source_id: Set(source_id),
+            reverses_id: Set(None),
+            created_by: Set(created_by),
+            created_at: Set(change.now()),
+            ..Default::default()
+        })
+        .await
 }
 
 fn clean_reference(raw: &str) -> DomainResult<String> {

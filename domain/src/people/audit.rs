@@ -12,8 +12,9 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entities::{audit_head, audit_log};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -36,6 +37,21 @@ pub async fn ensure_head(db: &DatabaseConnection) -> DomainResult<()> {
         .await?;
     Ok(())
 }
+
+/// A row whose writes are audited: the target type the log names, the row's id, and its
+/// snapshot — the fields the log shows, personal data already masked (the snapshot is where
+/// masking lives; secrets are hidden again by `diff`). Implemented next to each entity's rules.
+pub trait Audited {
+    /// The log's `target_type` ("Recipient", "Contract", …).
+    const TARGET: &'static str;
+    /// The log's `target_id`.
+    fn audit_id(&self) -> String;
+    /// The fields as the log shows them.
+    fn snapshot(&self) -> Value;
+}
+
+/// The model an ActiveModel writes.
+type ModelOf<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Model;
 
 /// One mutation: a database transaction plus the audit entries it will append on commit.
 pub struct Change {
@@ -158,6 +174,82 @@ impl Change {
         self.last_hash = hash;
         self.wrote = true;
         Ok(())
+    }
+
+    /// Inserts the row through the transaction and audits it (no before, the row's snapshot after).
+    pub async fn insert_audited<A>(&mut self, am: A) -> DomainResult<ModelOf<A>>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        ModelOf<A>: IntoActiveModel<A> + Audited,
+    {
+        self.insert_audited_or(am, DomainError::from).await
+    }
+
+    /// `insert_audited`, with the database error mapped by `on_error` (e.g. `on_unique(…)`).
+    pub async fn insert_audited_or<A>(
+        &mut self,
+        am: A,
+        on_error: impl FnOnce(DbErr) -> DomainError,
+    ) -> DomainResult<ModelOf<A>>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        ModelOf<A>: IntoActiveModel<A> + Audited,
+    {
+        let created = am.insert(&self.txn).await.map_err(on_error)?;
+        self.audit_insert(&created).await?;
+        Ok(created)
+    }
+
+    /// Updates the row through the transaction and audits it with its before/after snapshots.
+    /// An ActiveModel that changes nothing writes nothing, not even an audit entry: `before`
+    /// comes back as it is.
+    pub async fn update_audited<A>(&mut self, before: &ModelOf<A>, am: A) -> DomainResult<ModelOf<A>>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        ModelOf<A>: IntoActiveModel<A> + Audited + Clone,
+    {
+        self.update_audited_or(before, am, DomainError::from).await
+    }
+
+    /// `update_audited`, with the database error mapped by `on_error` (e.g. `on_unique(…)`).
+    pub async fn update_audited_or<A>(
+        &mut self,
+        before: &ModelOf<A>,
+        am: A,
+        on_error: impl FnOnce(DbErr) -> DomainError,
+    ) -> DomainResult<ModelOf<A>>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        ModelOf<A>: IntoActiveModel<A> + Audited + Clone,
+    {
+        if !am.is_changed() {
+            return Ok(before.clone());
+        }
+        let after = am.update(&self.txn).await.map_err(on_error)?;
+        self.audit_update(before, &after).await?;
+        Ok(after)
+    }
+
+    /// Audits a row already inserted (when more was written to it before the entry).
+    pub async fn audit_insert<M: Audited>(&mut self, created: &M) -> DomainResult<()> {
+        self.record(
+            M::TARGET,
+            Some(created.audit_id()),
+            None,
+            Some(&created.snapshot()),
+        )
+        .await
+    }
+
+    /// Audits a row already updated (by a conditional or bulk update), `before` → `after`.
+    pub async fn audit_update<M: Audited>(&mut self, before: &M, after: &M) -> DomainResult<()> {
+        self.record(
+            M::TARGET,
+            Some(after.audit_id()),
+            Some(&before.snapshot()),
+            Some(&after.snapshot()),
+        )
+        .await
     }
 
     pub async fn commit(self) -> DomainResult<()> {

@@ -2,7 +2,7 @@
 //! unions). Each row keeps its materialised path so subtree checks are a prefix match.
 use crate::core::error::{DomainError, DomainResult, on_unique};
 use crate::people::access::{Actor, Permission, Scope};
-use crate::people::audit::Change;
+use crate::people::audit::{Audited, Change};
 use entities::organization;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -58,8 +58,14 @@ pub fn clean_name(field: &'static str, raw: &str, max: usize) -> DomainResult<St
     Ok(name.to_string())
 }
 
-fn snapshot(m: &organization::Model) -> serde_json::Value {
-    json!({"name": m.name, "kind": m.kind, "parent_id": m.parent_id})
+impl Audited for organization::Model {
+    const TARGET: &'static str = "Organization";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"name": self.name, "kind": self.kind, "parent_id": self.parent_id})
+    }
 }
 
 /// Creates an organisation inside an open change (used by the API, bootstrap and demo data).
@@ -92,15 +98,9 @@ pub async fn insert(
     );
     let mut am: organization::ActiveModel = created.into();
     am.path = Set(path);
+    // One entry for the new row, with its path set (the path is not in the snapshot).
     let created = am.update(change.txn()).await?;
-    change
-        .record(
-            "Organization",
-            Some(created.id.to_string()),
-            None,
-            Some(&snapshot(&created)),
-        )
-        .await?;
+    change.audit_insert(&created).await?;
     Ok(created)
 }
 

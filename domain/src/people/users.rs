@@ -3,7 +3,7 @@
 use crate::core::error::{DomainError, DomainResult, on_unique};
 use crate::core::passwords::check_password_strength;
 use crate::people::access::{Actor, Permission, Role, Scope};
-use crate::people::audit::Change;
+use crate::people::audit::{Audited, Change};
 use crate::people::auth;
 use crate::people::organizations::clean_name;
 use chrono::{DateTime, Utc};
@@ -28,15 +28,32 @@ fn check_username(u: &str) -> DomainResult<()> {
     }
 }
 
-fn snapshot(u: &user::Model) -> serde_json::Value {
-    json!({
-        "username": u.username,
-        "display_name": u.display_name,
-        "roles": u.roles,
-        "organization_id": u.organization_id,
-        "disabled": u.disabled,
-        "password_hash": u.password_hash,
-    })
+impl Audited for user::Model {
+    const TARGET: &'static str = "User";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        json!({
+            "username": self.username,
+            "display_name": self.display_name,
+            "roles": self.roles,
+            "organization_id": self.organization_id,
+            "disabled": self.disabled,
+            "password_hash": self.password_hash,
+        })
+    }
+}
+
+impl Audited for api_token::Model {
+    const TARGET: &'static str = "ApiToken";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    /// The hash only (hidden again by the log); the token itself is never stored.
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"user_id": self.user_id, "name": self.name, "expires_at": self.expires_at.to_rfc3339(), "token_hash": self.token_hash})
+    }
 }
 
 pub struct NewUser<'a> {
@@ -56,7 +73,7 @@ pub async fn insert(change: &mut Change, new: &NewUser<'_>) -> DomainResult<user
         return Err(DomainError::validation("roles", "至少需要一个角色"));
     }
     let hash = auth::hash_password(new.password).await?;
-    let created = user::ActiveModel {
+    let am = user::ActiveModel {
         username: Set(new.username.to_string()),
         display_name: Set(display_name),
         password_hash: Set(hash),
@@ -67,19 +84,10 @@ pub async fn insert(change: &mut Change, new: &NewUser<'_>) -> DomainResult<user
         created_at: Set(change.now()),
         updated_at: Set(change.now()),
         ..Default::default()
-    }
-    .insert(change.txn())
-    .await
-    .map_err(on_unique(|| DomainError::Conflict("用户名已存在".into())))?;
+    };
     change
-        .record(
-            "User",
-            Some(created.id.to_string()),
-            None,
-            Some(&snapshot(&created)),
-        )
-        .await?;
-    Ok(created)
+        .insert_audited_or(am, on_unique(|| DomainError::Conflict("用户名已存在".into())))
+        .await
 }
 
 pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewUser<'_>) -> DomainResult<user::Model> {
@@ -129,15 +137,7 @@ async fn update_user(
         return Ok(before);
     }
     am.updated_at = Set(change.now());
-    let after = am.update(change.txn()).await?;
-    change
-        .record(
-            "User",
-            Some(id.to_string()),
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
+    let after = change.update_audited(&before, am).await?;
     change.commit().await?;
     Ok(after)
 }
@@ -269,25 +269,17 @@ pub async fn create_api_token(
         ));
     }
     let token = auth::new_api_token();
-    let record = api_token::ActiveModel {
-        user_id: Set(owner.id),
-        name: Set(name),
-        token_hash: Set(auth::api_token_hash(&token)),
-        expires_at: Set(expires_at),
-        revoked_at: Set(None),
-        created_by: Set(actor.user_id),
-        created_at: Set(change.now()),
-        ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
-    change
-        .record(
-            "ApiToken",
-            Some(record.id.to_string()),
-            None,
-            Some(&json!({"user_id": record.user_id, "name": record.name, "expires_at": record.expires_at.to_rfc3339(), "token_hash": record.token_hash})),
-        )
+    let record = change
+        .insert_audited(api_token::ActiveModel {
+            user_id: Set(owner.id),
+            name: Set(name),
+            token_hash: Set(auth::api_token_hash(&token)),
+            expires_at: Set(expires_at),
+            revoked_at: Set(None),
+            created_by: Set(actor.user_id),
+            created_at: Set(change.now()),
+            ..Default::default()
+        })
         .await?;
     change.commit().await?;
     Ok(IssuedToken { token, record })

@@ -4,15 +4,15 @@
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::money::Money;
 use crate::people::access::{Actor, Permission, Scope};
-use crate::people::audit::Change;
+use crate::people::audit::{Audited, Change};
 use crate::people::organizations::clean_name;
 use crate::plan::stages::Stage;
 use chrono::NaiveDate;
 use entities::{campaign, organization};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -20,13 +20,20 @@ use std::collections::HashMap;
 pub fn policy_refs(c: &campaign::Model) -> Vec<String> {
     serde_json::from_str(&c.policy_refs).unwrap_or_default()
 }
-pub(crate) fn snapshot(c: &campaign::Model) -> serde_json::Value {
-    json!({
-        "name": c.name, "year": c.year, "budget": Money::from_fen(c.budget_fen).to_string(),
-        "stage": c.stage, "starts_on": c.starts_on.to_string(), "deadline": c.deadline.to_string(),
-        "policy_refs": policy_refs(c), "organization_id": c.organization_id,
-        "entry_deadline_days": c.entry_deadline_days,
-    })
+impl Audited for campaign::Model {
+    const TARGET: &'static str = "Campaign";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        let c = self;
+        json!({
+            "name": c.name, "year": c.year, "budget": Money::from_fen(c.budget_fen).to_string(),
+            "stage": c.stage, "starts_on": c.starts_on.to_string(), "deadline": c.deadline.to_string(),
+            "policy_refs": policy_refs(c), "organization_id": c.organization_id,
+            "entry_deadline_days": c.entry_deadline_days,
+        })
+    }
 }
 
 pub struct NewCampaign<'a> {
@@ -93,7 +100,7 @@ pub async fn insert(
     organization_id: i64,
 ) -> DomainResult<campaign::Model> {
     let v = validate(new)?;
-    let created = campaign::ActiveModel {
+    let am = campaign::ActiveModel {
         name: Set(v.name),
         year: Set(new.year),
         budget_fen: Set(v.budget.fen()),
@@ -105,18 +112,8 @@ pub async fn insert(
         entry_deadline_days: Set(v.entry_deadline_days),
         created_at: Set(change.now()),
         ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
-    change
-        .record(
-            "Campaign",
-            Some(created.id.to_string()),
-            None,
-            Some(&snapshot(&created)),
-        )
-        .await?;
-    Ok(created)
+    };
+    change.insert_audited(am).await
 }
 
 pub async fn create(

@@ -3,15 +3,13 @@
 use crate::core::error::{DomainError, DomainResult, on_unique};
 use crate::core::money::Money;
 use crate::people::access::{Actor, Permission, Scope};
-use crate::people::audit::Change;
+use crate::people::audit::{Audited, Change};
 use crate::people::organizations::clean_name;
 use crate::plan::campaign::find_visible;
 use crate::plan::stages::{Stage, stage_of};
 use entities::{campaign, category};
 use sea_orm::sea_query::Query;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -21,12 +19,20 @@ crate::core::codes::coded_enum! {
         Unit = "UNIT",
     }
 }
-fn category_snapshot(c: &category::Model) -> serde_json::Value {
-    json!({
-        "campaign_id": c.campaign_id, "code": c.code, "name": c.name, "recipient_kind": c.recipient_kind,
-        "planned_count": c.planned_count, "standard": Money::from_fen(c.standard_fen).to_string(),
-    })
+impl Audited for category::Model {
+    const TARGET: &'static str = "Category";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        let c = self;
+        json!({
+            "campaign_id": c.campaign_id, "code": c.code, "name": c.name, "recipient_kind": c.recipient_kind,
+            "planned_count": c.planned_count, "standard": Money::from_fen(c.standard_fen).to_string(),
+        })
+    }
 }
+
 pub struct NewCategory<'a> {
     pub code: &'a str,
     pub name: &'a str,
@@ -69,7 +75,7 @@ pub async fn insert_category(
             format!("项目处于“{}”阶段，不能再增加类别", stage_of(campaign).label()).into(),
         ));
     }
-    let created = category::ActiveModel {
+    let am = category::ActiveModel {
         campaign_id: Set(campaign.id),
         code: Set(code.to_string()),
         name: Set(name),
@@ -77,21 +83,13 @@ pub async fn insert_category(
         planned_count: Set(new.planned_count),
         standard_fen: Set(standard.fen()),
         ..Default::default()
-    }
-    .insert(change.txn())
-    .await
-    .map_err(on_unique(|| {
-        DomainError::Conflict("该项目已有相同编码的类别".into())
-    }))?;
+    };
     change
-        .record(
-            "Category",
-            Some(created.id.to_string()),
-            None,
-            Some(&category_snapshot(&created)),
+        .insert_audited_or(
+            am,
+            on_unique(|| DomainError::Conflict("该项目已有相同编码的类别".into())),
         )
-        .await?;
-    Ok(created)
+        .await
 }
 
 pub async fn add_category(

@@ -4,7 +4,7 @@ use crate::core::crypto::{FieldCipher, PiiField};
 use crate::core::error::{DomainError, DomainResult, on_unique};
 use crate::core::services::Services;
 use crate::people::access::{Actor, Permission, Scope};
-use crate::people::audit::Change;
+use crate::people::audit::{Audited, Change};
 use crate::plan::campaign as campaigns;
 use crate::plan::categories::RecipientKind;
 use crate::plan::counters;
@@ -12,7 +12,7 @@ use crate::plan::stages::{Stage, require_stage};
 use crate::plan::statuses::Status;
 use crate::recipients::fields::{RecipientFields, Sealed, ValidFields, seal, validate};
 use entities::{campaign, category, organization, recipient};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 pub fn status_of(r: &recipient::Model) -> Status {
@@ -34,13 +34,20 @@ pub(crate) const NOMINATION_STAGES: [Stage; 1] = [Stage::Screening];
 const VETTING_STAGES: [Stage; 2] = [Stage::Screening, Stage::Procurement];
 
 /// What the audit log keeps of a recipient: masks only.
-fn snapshot(r: &recipient::Model) -> serde_json::Value {
-    json!({
-        "campaign_id": r.campaign_id, "category_id": r.category_id, "kind": r.kind, "name": r.name,
-        "id_number": r.id_number_mask, "phone": r.phone_mask, "bank_name": r.bank_name,
-        "bank_account": r.bank_account_mask, "nominated_by": r.nominated_by, "status": r.status,
-        "verification_method": r.verification_method, "rejection_reason": r.rejection_reason,
-    })
+impl Audited for recipient::Model {
+    const TARGET: &'static str = "Recipient";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        let r = self;
+        json!({
+            "campaign_id": r.campaign_id, "category_id": r.category_id, "kind": r.kind, "name": r.name,
+            "id_number": r.id_number_mask, "phone": r.phone_mask, "bank_name": r.bank_name,
+            "bank_account": r.bank_account_mask, "nominated_by": r.nominated_by, "status": r.status,
+            "verification_method": r.verification_method, "rejection_reason": r.rejection_reason,
+        })
+    }
 }
 
 fn duplicate_error(kind: RecipientKind) -> DomainError {
@@ -103,7 +110,7 @@ pub async fn nominate(s: &Services, actor: &Actor, n: Nomination) -> DomainResul
     }
     let org = nominator(change.txn(), actor, n.nominated_by).await?;
     let sealed = seal(&s.cipher, &valid);
-    let created = new_row(
+    let am = new_row(
         &campaign,
         &category,
         &valid,
@@ -111,19 +118,11 @@ pub async fn nominate(s: &Services, actor: &Actor, n: Nomination) -> DomainResul
         org.id,
         actor.user_id,
         change.now(),
-    )
-    .insert(change.txn())
-    .await
-    .map_err(on_unique(|| duplicate_error(kind)))?;
-    counters::recipient_added(change.txn(), category.id).await?;
-    change
-        .record(
-            "Recipient",
-            Some(created.id.to_string()),
-            None,
-            Some(&snapshot(&created)),
-        )
+    );
+    let created = change
+        .insert_audited_or(am, on_unique(|| duplicate_error(kind)))
         .await?;
+    counters::recipient_added(change.txn(), category.id).await?;
     change.commit().await?;
     Ok(created)
 }
@@ -298,17 +297,8 @@ pub async fn update(
     am.bank_account_mask = Set(sealed.bank_mask);
     am.dedup_key = Set(sealed.dedup_key);
     am.updated_at = Set(change.now());
-    let after = am
-        .update(change.txn())
-        .await
-        .map_err(on_unique(|| duplicate_error(kind)))?;
-    change
-        .record(
-            "Recipient",
-            Some(id.to_string()),
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
+    let after = change
+        .update_audited_or(&before, am, on_unique(|| duplicate_error(kind)))
         .await?;
     change.commit().await?;
     Ok(after)
@@ -358,16 +348,8 @@ async fn vet(
     am.vetted_by = Set(Some(actor.user_id));
     am.updated_at = Set(change.now());
     edit(&mut am);
-    let after = am.update(change.txn()).await?;
+    let after = change.update_audited(&before, am).await?;
     counters::recipient_moved(change.txn(), after.category_id, &before.status, &after.status).await?;
-    change
-        .record(
-            "Recipient",
-            Some(id.to_string()),
-            Some(&snapshot(&before)),
-            Some(&snapshot(&after)),
-        )
-        .await?;
     change.commit().await?;
     Ok(after)
 }

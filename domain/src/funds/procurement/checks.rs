@@ -2,8 +2,9 @@
 //! and what the audit log keeps of suppliers, contracts and lines.
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::money::Money;
+use crate::people::audit::Audited;
 use crate::plan::stages::{Stage, stage_of};
-use entities::{campaign, contract, contract_line, supplier};
+use entities::{campaign, contract, contract_line, delivery, supplier};
 use serde_json::json;
 
 // ---------------------------------------------------------------------------------------------
@@ -72,23 +73,54 @@ pub(super) fn open_campaign(c: &campaign::Model, what: &str) -> DomainResult<()>
 // Audit snapshots
 // ---------------------------------------------------------------------------------------------
 
-pub(super) fn supplier_snapshot(s: &supplier::Model) -> serde_json::Value {
-    json!({"name": s.name, "credit_code": s.credit_code, "contact": s.contact})
+impl Audited for supplier::Model {
+    const TARGET: &'static str = "Supplier";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        json!({"name": self.name, "credit_code": self.credit_code, "contact": self.contact})
+    }
 }
 
-pub(super) fn contract_snapshot(c: &contract::Model) -> serde_json::Value {
-    json!({
-        "campaign_id": c.campaign_id, "supplier_id": c.supplier_id, "reference": c.reference,
-        "signed_on": c.signed_on.to_string(), "delivery_date": c.delivery_date.to_string(),
-        "after_sale_terms": c.after_sale_terms, "total": Money::from_fen(c.total_fen).to_string(),
-        "paid": Money::from_fen(c.paid_fen).to_string(),
-    })
+impl Audited for contract::Model {
+    const TARGET: &'static str = "Contract";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        let c = self;
+        json!({
+            "campaign_id": c.campaign_id, "supplier_id": c.supplier_id, "reference": c.reference,
+            "signed_on": c.signed_on.to_string(), "delivery_date": c.delivery_date.to_string(),
+            "after_sale_terms": c.after_sale_terms, "total": Money::from_fen(c.total_fen).to_string(),
+            "paid": Money::from_fen(c.paid_fen).to_string(),
+        })
+    }
 }
 
-pub(super) fn line_snapshot(l: &contract_line::Model) -> serde_json::Value {
-    json!({
-        "contract_id": l.contract_id, "item": l.item, "quantity": l.quantity,
-        "unit_price": Money::from_fen(l.unit_price_fen).to_string(), "delivered": l.delivered,
-        "allocated": l.allocated,
-    })
+impl Audited for contract_line::Model {
+    const TARGET: &'static str = "ContractLine";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        let l = self;
+        json!({
+            "contract_id": l.contract_id, "item": l.item, "quantity": l.quantity,
+            "unit_price": Money::from_fen(l.unit_price_fen).to_string(), "delivered": l.delivered,
+            "allocated": l.allocated,
+        })
+    }
+}
+
+impl Audited for delivery::Model {
+    const TARGET: &'static str = "Delivery";
+    fn audit_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        let d = self;
+        json!({"contract_line_id": d.contract_line_id, "quantity": d.quantity, "delivered_on": d.delivered_on.to_string(), "note": d.note})
+    }
 }

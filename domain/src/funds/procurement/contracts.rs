@@ -11,9 +11,7 @@ use crate::plan::campaign as campaigns;
 use chrono::NaiveDate;
 use entities::{campaign, contract, contract_line, supplier};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 
 // ---------------------------------------------------------------------------------------------
@@ -129,7 +127,7 @@ pub async fn create_contract(s: &Services, actor: &Actor, new: NewContract) -> D
     open_campaign(&campaign, "签订采购合同")?;
     let supplier =
         crate::core::db::find::<supplier::Entity, _>(change.txn(), new.supplier_id, "供应商").await?;
-    let created = contract::ActiveModel {
+    let am = contract::ActiveModel {
         campaign_id: Set(campaign.id),
         supplier_id: Set(supplier.id),
         reference: Set(v.reference),
@@ -141,37 +139,20 @@ pub async fn create_contract(s: &Services, actor: &Actor, new: NewContract) -> D
         created_by: Set(actor.user_id),
         created_at: Set(change.now()),
         ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
-    change
-        .record(
-            "Contract",
-            Some(created.id.to_string()),
-            None,
-            Some(&contract_snapshot(&created)),
-        )
-        .await?;
+    };
+    let created = change.insert_audited(am).await?;
     let mut lines = Vec::with_capacity(v.lines.len());
     for l in v.lines {
-        let line = contract_line::ActiveModel {
-            contract_id: Set(created.id),
-            item: Set(l.item),
-            quantity: Set(l.quantity),
-            unit_price_fen: Set(l.unit_price_fen),
-            delivered: Set(0),
-            allocated: Set(0),
-            ..Default::default()
-        }
-        .insert(change.txn())
-        .await?;
-        change
-            .record(
-                "ContractLine",
-                Some(line.id.to_string()),
-                None,
-                Some(&line_snapshot(&line)),
-            )
+        let line = change
+            .insert_audited(contract_line::ActiveModel {
+                contract_id: Set(created.id),
+                item: Set(l.item),
+                quantity: Set(l.quantity),
+                unit_price_fen: Set(l.unit_price_fen),
+                delivered: Set(0),
+                allocated: Set(0),
+                ..Default::default()
+            })
             .await?;
         lines.push(line);
     }

@@ -8,8 +8,7 @@ use crate::people::audit::Change;
 use chrono::NaiveDate;
 use entities::{contract_line, delivery};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 // ---------------------------------------------------------------------------------------------
 // Deliveries (到货)
@@ -68,35 +67,21 @@ pub async fn record_delivery(
     if updated.rows_affected == 0 {
         return Err(over());
     }
-    let d = delivery::ActiveModel {
-        contract_line_id: Set(before.id),
-        quantity: Set(quantity),
-        delivered_on: Set(delivered_on),
-        note: Set(note),
-        created_by: Set(actor.user_id),
-        created_at: Set(change.now()),
-        ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
     change
-        .record(
-            "Delivery",
-            Some(d.id.to_string()),
-            None,
-            Some(&json!({"contract_line_id": d.contract_line_id, "quantity": d.quantity, "delivered_on": d.delivered_on.to_string(), "note": d.note})),
-        )
+        .insert_audited(delivery::ActiveModel {
+            contract_line_id: Set(before.id),
+            quantity: Set(quantity),
+            delivered_on: Set(delivered_on),
+            note: Set(note),
+            created_by: Set(actor.user_id),
+            created_at: Set(change.now()),
+            ..Default::default()
+        })
         .await?;
+    // The line moved by the conditional update above: its entry, before → after.
     let after =
         crate::core::db::find::<contract_line::Entity, _>(change.txn(), before.id, "合同明细").await?;
-    change
-        .record(
-            "ContractLine",
-            Some(after.id.to_string()),
-            Some(&line_snapshot(&before)),
-            Some(&line_snapshot(&after)),
-        )
-        .await?;
+    change.audit_update(&before, &after).await?;
     change.commit().await?;
     Ok(after)
 }

@@ -79,14 +79,7 @@ pub async fn pay_contract(
     )
     .await?;
     let after = crate::core::db::find::<contract::Entity, _>(change.txn(), before.id, "合同").await?;
-    change
-        .record(
-            "Contract",
-            Some(after.id.to_string()),
-            Some(&contract_snapshot(&before)),
-            Some(&contract_snapshot(&after)),
-        )
-        .await?;
+    change.audit_update(&before, &after).await?;
     let view = views(change.txn(), vec![after])
         .await?
         .pop()

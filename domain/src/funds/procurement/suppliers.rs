@@ -6,7 +6,7 @@ use crate::people::access::{Actor, Permission};
 use crate::people::audit::Change;
 use crate::people::organizations::clean_name;
 use entities::supplier;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use std::fmt;
 
 // ---------------------------------------------------------------------------------------------
@@ -96,24 +96,17 @@ pub async fn create_supplier(
     let code = CreditCode::parse(credit_code)?;
     let contact = optional_text("contact", contact, 200, "联系方式")?;
     let mut change = Change::begin(&s.db, Some(actor), "createSupplier").await?;
-    let created = supplier::ActiveModel {
+    let am = supplier::ActiveModel {
         name: Set(name),
         credit_code: Set(code.as_str().to_string()),
         contact: Set(contact),
         created_at: Set(change.now()),
         ..Default::default()
-    }
-    .insert(change.txn())
-    .await
-    .map_err(on_unique(|| {
-        DomainError::Conflict("该统一社会信用代码的供应商已登记".into())
-    }))?;
-    change
-        .record(
-            "Supplier",
-            Some(created.id.to_string()),
-            None,
-            Some(&supplier_snapshot(&created)),
+    };
+    let created = change
+        .insert_audited_or(
+            am,
+            on_unique(|| DomainError::Conflict("该统一社会信用代码的供应商已登记".into())),
         )
         .await?;
     change.commit().await?;
