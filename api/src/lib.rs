@@ -2,6 +2,7 @@
 //! thin; every rule lives in the `domain` crate.
 pub mod graphql;
 pub mod http;
+pub mod runtime;
 pub mod telemetry;
 
 use domain::bootstrap::{self, Bootstrap};
@@ -13,8 +14,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub services: Services,
     pub schema: graphql::SongnuanSchema,
-    pub operations: Arc<graphql::operations::Operations>,
-    pub answers: Arc<graphql::answers::Answers>,
+    pub operations: Arc<runtime::operations::Operations>,
+    pub answers: Arc<runtime::answers::Answers>,
     pub redis: Option<redis::Client>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -50,8 +51,8 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
 pub fn state_from(services: Services, redis: Option<redis::Client>) -> AppState {
     AppState {
         schema: graphql::build_schema(services.clone()),
-        operations: Arc::new(graphql::build_operations()),
-        answers: Arc::new(graphql::answers::Answers::new(
+        operations: Arc::new(runtime::build_operations()),
+        answers: Arc::new(runtime::answers::Answers::new(
             services.settings.answer_cache_bytes,
         )),
         services,

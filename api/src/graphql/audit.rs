@@ -1,13 +1,16 @@
 //! `auditLog` and `verifyAuditChain` (ADMIN, AUDITOR).
-use super::PageInfo;
+use super::context::PageInfo;
+use super::context::{actor, services};
 use super::errors::ApiResult;
 use super::loaders::{UserLoader, loader};
 use super::users::User;
-use super::{actor, services};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::audit::AuditFilter;
 use entities::audit_log;
+
+/// What one `verifyAuditChain` counts towards `schema::MAX_COMPLEXITY` (it reads every audit row).
+pub const VERIFY_CHAIN_COMPLEXITY: usize = 400;
 
 pub struct AuditEntry(pub audit_log::Model);
 
@@ -87,10 +90,10 @@ impl AuditQuery {
             &s.db,
             actor(ctx)?,
             &filter,
-            super::page_args(ctx, first, after.as_deref()),
+            super::context::page_args(ctx, first, after.as_deref()),
         )
         .await?;
-        let (edges, page_info, total_count) = super::connection(
+        let (edges, page_info, total_count) = super::context::connection(
             page,
             |e| e.id,
             |cursor, e| AuditEntryEdge {
@@ -107,7 +110,7 @@ impl AuditQuery {
 
     // Reads and hashes the whole audit log, so its cost grows with the data: counted as
     // `VERIFY_CHAIN_COMPLEXITY` towards the request's limit, which allows two per request.
-    #[graphql(complexity = "super::VERIFY_CHAIN_COMPLEXITY + child_complexity")]
+    #[graphql(complexity = "VERIFY_CHAIN_COMPLEXITY + child_complexity")]
     async fn verify_audit_chain(&self, ctx: &Context<'_>) -> ApiResult<AuditChainReport> {
         let s = services(ctx);
         let r = domain::audit::verify_chain(&s.db, actor(ctx)?).await?;

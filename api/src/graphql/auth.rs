@@ -1,7 +1,7 @@
 //! `login`, `me` and the caller's own password change.
+use super::context::{ClientAddr, actor, services};
 use super::errors::ApiResult;
 use super::users::User;
-use super::{ClientAddr, actor, services};
 use async_graphql::{Context, Object, SimpleObject};
 
 #[derive(SimpleObject)]

@@ -1,36 +1,12 @@
 //! The official working-day calendar: `workingDaysAfter`, `calendarDays` and ADMIN's
 //! `setCalendarDays` (which also recomputes provisional entry deadlines).
+use super::context::{actor, services};
+use super::enums::DayKind;
 use super::errors::ApiResult;
 use super::scalars::Date;
-use super::{actor, services};
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use domain::calendar::{CalendarDay as DDay, DayKind as DKind};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use domain::calendar::CalendarDay as DDay;
 use domain::calendar_store::{self as rules, DayInput};
-
-/// HOLIDAY: 放假 (a day off whatever the weekday); WORKDAY: 调休上班 (a worked Saturday or Sunday).
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DayKind {
-    Holiday,
-    Workday,
-}
-
-impl From<DKind> for DayKind {
-    fn from(k: DKind) -> Self {
-        match k {
-            DKind::Holiday => DayKind::Holiday,
-            DKind::Workday => DayKind::Workday,
-        }
-    }
-}
-
-impl From<DayKind> for DKind {
-    fn from(k: DayKind) -> Self {
-        match k {
-            DayKind::Holiday => DKind::Holiday,
-            DayKind::Workday => DKind::Workday,
-        }
-    }
-}
 
 /// A day the official arrangements list; other days follow the week (Saturday, Sunday off).
 #[derive(SimpleObject)]
@@ -98,7 +74,7 @@ impl CalendarMutation {
             .into_iter()
             .map(|d| DayInput {
                 date: d.date.0,
-                kind: DKind::from(d.kind).as_str().to_string(),
+                kind: domain::calendar::DayKind::from(d.kind).as_str().to_string(),
                 name: d.name,
             })
             .collect();

@@ -1,10 +1,10 @@
 //! `Campaign`, `Category`, `CampaignProgress` and the campaign life-cycle operations.
+use super::context::{actor, id_of, services};
 use super::enums::{CampaignStage, RecipientKind};
 use super::errors::ApiResult;
 use super::loaders::{CategoriesLoader, FiguresLoader, OrgLoader, loader};
 use super::organizations::Organization;
 use super::scalars::{Date, Decimal};
-use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use domain::campaigns::{NewCampaign, NewCategory};
 use domain::{DomainError, Money};

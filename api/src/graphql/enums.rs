@@ -1,11 +1,12 @@
-//! GraphQL enums of the contract, each mapped to its domain type in one place.
+//! GraphQL enums of the contract, each derived from the domain's own enum: `remote` makes
+//! async-graphql generate the conversions both ways as exhaustive matches, so a variant added
+//! to or removed from either side fails to compile. The GraphQL values are the variant names
+//! in SCREAMING_CASE, which are the domain's codes (`as_str`); the test below holds them equal,
+//! so no code is spelled in this crate.
 use async_graphql::Enum;
-use domain::Role as DRole;
-use domain::campaigns::{RecipientKind as DRecipientKind, Stage};
-use domain::organizations::OrgKind as DOrgKind;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "Role")]
+#[graphql(name = "Role", remote = "domain::Role")]
 pub enum Role {
     Admin,
     Caseworker,
@@ -16,36 +17,8 @@ pub enum Role {
     Integration,
 }
 
-impl From<Role> for DRole {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Admin => DRole::Admin,
-            Role::Caseworker => DRole::Caseworker,
-            Role::Finance => DRole::Finance,
-            Role::Grassroots => DRole::Grassroots,
-            Role::Evaluator => DRole::Evaluator,
-            Role::Auditor => DRole::Auditor,
-            Role::Integration => DRole::Integration,
-        }
-    }
-}
-
-impl From<DRole> for Role {
-    fn from(r: DRole) -> Self {
-        match r {
-            DRole::Admin => Role::Admin,
-            DRole::Caseworker => Role::Caseworker,
-            DRole::Finance => Role::Finance,
-            DRole::Grassroots => Role::Grassroots,
-            DRole::Evaluator => Role::Evaluator,
-            DRole::Auditor => Role::Auditor,
-            DRole::Integration => Role::Integration,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "OrgKind")]
+#[graphql(name = "OrgKind", remote = "domain::organizations::OrgKind")]
 pub enum OrgKind {
     Federation,
     TownFederation,
@@ -53,30 +26,8 @@ pub enum OrgKind {
     Grassroots,
 }
 
-impl From<OrgKind> for DOrgKind {
-    fn from(k: OrgKind) -> Self {
-        match k {
-            OrgKind::Federation => DOrgKind::Federation,
-            OrgKind::TownFederation => DOrgKind::TownFederation,
-            OrgKind::SystemUnion => DOrgKind::SystemUnion,
-            OrgKind::Grassroots => DOrgKind::Grassroots,
-        }
-    }
-}
-
-impl From<DOrgKind> for OrgKind {
-    fn from(k: DOrgKind) -> Self {
-        match k {
-            DOrgKind::Federation => OrgKind::Federation,
-            DOrgKind::TownFederation => OrgKind::TownFederation,
-            DOrgKind::SystemUnion => OrgKind::SystemUnion,
-            DOrgKind::Grassroots => OrgKind::Grassroots,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "CampaignStage")]
+#[graphql(name = "CampaignStage", remote = "domain::campaigns::Stage")]
 pub enum CampaignStage {
     Preparation,
     Screening,
@@ -86,142 +37,50 @@ pub enum CampaignStage {
     Closed,
 }
 
-impl From<CampaignStage> for Stage {
-    fn from(s: CampaignStage) -> Self {
-        match s {
-            CampaignStage::Preparation => Stage::Preparation,
-            CampaignStage::Screening => Stage::Screening,
-            CampaignStage::Procurement => Stage::Procurement,
-            CampaignStage::Distribution => Stage::Distribution,
-            CampaignStage::Review => Stage::Review,
-            CampaignStage::Closed => Stage::Closed,
-        }
-    }
-}
-
-impl From<Stage> for CampaignStage {
-    fn from(s: Stage) -> Self {
-        match s {
-            Stage::Preparation => CampaignStage::Preparation,
-            Stage::Screening => CampaignStage::Screening,
-            Stage::Procurement => CampaignStage::Procurement,
-            Stage::Distribution => CampaignStage::Distribution,
-            Stage::Review => CampaignStage::Review,
-            Stage::Closed => CampaignStage::Closed,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "RecipientKind")]
+#[graphql(name = "RecipientKind", remote = "domain::campaigns::RecipientKind")]
 pub enum RecipientKind {
     Person,
     Unit,
 }
 
-impl From<RecipientKind> for DRecipientKind {
-    fn from(k: RecipientKind) -> Self {
-        match k {
-            RecipientKind::Person => DRecipientKind::Person,
-            RecipientKind::Unit => DRecipientKind::Unit,
-        }
-    }
-}
-
-impl From<DRecipientKind> for RecipientKind {
-    fn from(k: DRecipientKind) -> Self {
-        match k {
-            DRecipientKind::Person => RecipientKind::Person,
-            DRecipientKind::Unit => RecipientKind::Unit,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "RecipientStatus")]
+#[graphql(name = "RecipientStatus", remote = "domain::recipients::Status")]
 pub enum RecipientStatus {
     Nominated,
     Verified,
     Rejected,
 }
 
-impl From<RecipientStatus> for domain::recipients::Status {
-    fn from(s: RecipientStatus) -> Self {
-        match s {
-            RecipientStatus::Nominated => Self::Nominated,
-            RecipientStatus::Verified => Self::Verified,
-            RecipientStatus::Rejected => Self::Rejected,
-        }
-    }
-}
-
-impl From<domain::recipients::Status> for RecipientStatus {
-    fn from(s: domain::recipients::Status) -> Self {
-        use domain::recipients::Status as S;
-        match s {
-            S::Nominated => Self::Nominated,
-            S::Verified => Self::Verified,
-            S::Rejected => Self::Rejected,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "VerificationMethod")]
+#[graphql(
+    name = "VerificationMethod",
+    remote = "domain::recipients::VerificationMethod"
+)]
 pub enum VerificationMethod {
     HomeVisit,
     DataCheck,
     InfoCheck,
 }
 
-impl From<VerificationMethod> for domain::recipients::VerificationMethod {
-    fn from(m: VerificationMethod) -> Self {
-        match m {
-            VerificationMethod::HomeVisit => Self::HomeVisit,
-            VerificationMethod::DataCheck => Self::DataCheck,
-            VerificationMethod::InfoCheck => Self::InfoCheck,
-        }
-    }
-}
-
-impl From<domain::recipients::VerificationMethod> for VerificationMethod {
-    fn from(m: domain::recipients::VerificationMethod) -> Self {
-        use domain::recipients::VerificationMethod as M;
-        match m {
-            M::HomeVisit => Self::HomeVisit,
-            M::DataCheck => Self::DataCheck,
-            M::InfoCheck => Self::InfoCheck,
-        }
-    }
-}
-
+// Which personal field `revealRecipient` shows in clear (no doc comment: it would enter the SDL).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "PiiField")]
+#[graphql(name = "PiiField", remote = "domain::crypto::PiiField")]
 pub enum PiiField {
     IdNumber,
     Phone,
     BankAccount,
 }
 
-impl From<PiiField> for domain::crypto::PiiField {
-    fn from(f: PiiField) -> Self {
-        match f {
-            PiiField::IdNumber => Self::IdNumber,
-            PiiField::Phone => Self::Phone,
-            PiiField::BankAccount => Self::BankAccount,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "DisbursementKind")]
+#[graphql(name = "DisbursementKind", remote = "domain::funds::disbursements::DKind")]
 pub enum DisbursementKind {
     Cash,
     Goods,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(name = "DisbursementStatus")]
+#[graphql(name = "DisbursementStatus", remote = "domain::funds::disbursements::DStatus")]
 pub enum DisbursementStatus {
     Planned,
     Approved,
@@ -230,20 +89,45 @@ pub enum DisbursementStatus {
     Cancelled,
 }
 
-impl DisbursementKind {
-    pub fn parse(s: &str) -> Self {
-        if s == "GOODS" { Self::Goods } else { Self::Cash }
-    }
+/// HOLIDAY: 放假 (a day off whatever the weekday); WORKDAY: 调休上班 (a worked Saturday or Sunday).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "DayKind", remote = "domain::calendar::DayKind")]
+pub enum DayKind {
+    Holiday,
+    Workday,
 }
 
-impl DisbursementStatus {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "APPROVED" => Self::Approved,
-            "PAID" => Self::Paid,
-            "CONFIRMED" => Self::Confirmed,
-            "CANCELLED" => Self::Cancelled,
-            _ => Self::Planned,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::resolver_utils::EnumType;
+
+    /// Each GraphQL value, in order, is the domain's code for the same variant (the calendar's
+    /// day kinds are stored in lower case and spoken in upper case).
+    fn same_codes<E, D>(domain_all: &[D], code: fn(D) -> &'static str)
+    where
+        E: EnumType + Copy + Into<D> + 'static,
+        D: Copy + PartialEq + std::fmt::Debug,
+    {
+        let items = E::items();
+        assert_eq!(items.len(), domain_all.len(), "{}", std::any::type_name::<E>());
+        for (item, d) in items.iter().zip(domain_all) {
+            let value: D = item.value.into();
+            assert_eq!(value, *d, "{}", item.name);
+            assert_eq!(item.name, code(*d).to_uppercase(), "{:?}", d);
         }
+    }
+
+    #[test]
+    fn graphql_values_are_the_domain_codes() {
+        same_codes::<Role, _>(domain::Role::ALL, domain::Role::as_str);
+        same_codes::<OrgKind, _>(domain::organizations::OrgKind::ALL, |k| k.as_str());
+        same_codes::<CampaignStage, _>(domain::campaigns::Stage::ALL, |k| k.as_str());
+        same_codes::<RecipientKind, _>(domain::campaigns::RecipientKind::ALL, |k| k.as_str());
+        same_codes::<RecipientStatus, _>(domain::recipients::Status::ALL, |k| k.as_str());
+        same_codes::<VerificationMethod, _>(domain::recipients::VerificationMethod::ALL, |k| k.as_str());
+        same_codes::<DisbursementKind, _>(domain::funds::disbursements::DKind::ALL, |k| k.as_str());
+        same_codes::<DisbursementStatus, _>(domain::funds::disbursements::DStatus::ALL, |k| k.as_str());
+        same_codes::<DayKind, _>(domain::calendar::DayKind::ALL, |k| k.as_str());
     }
 }

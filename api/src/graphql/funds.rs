@@ -1,94 +1,11 @@
 //! Money: the ledger (`recordFunding`, `ledger`), disbursements and their life cycle.
+use super::aid::Disbursement;
+use super::context::{actor, id_of, services};
 use super::enums::{DisbursementKind, DisbursementStatus};
 use super::errors::ApiResult;
-use super::loaders::{RecipientLoader, loader};
-use super::recipients::Recipient;
 use super::scalars::{Date, Decimal};
-use super::{actor, id_of, services};
 use async_graphql::{Context, ID, Object};
-use chrono::{DateTime, Utc};
-use domain::funds::disbursements::{self, DStatus, DisbursementField};
-use domain::{DomainError, Money};
-use entities::disbursement;
-
-/// A disbursement, however it was reached (the root list, `Recipient.disbursements`, a
-/// mutation's answer): each field asks `disbursements::may_read` first, so a field refused to a
-/// caller is refused on every path (FORBIDDEN on that field, null in `data`).
-pub struct Disbursement(pub disbursement::Model);
-
-/// The caller may read `field` of a disbursement (`DisbursementField::permission`).
-fn readable(ctx: &Context<'_>, field: DisbursementField) -> ApiResult<()> {
-    Ok(disbursements::may_read(actor(ctx)?, field)?)
-}
-
-#[Object]
-impl Disbursement {
-    async fn id(&self, ctx: &Context<'_>) -> ApiResult<ID> {
-        readable(ctx, DisbursementField::Id)?;
-        Ok(ID(self.0.id.to_string()))
-    }
-    async fn recipient(&self, ctx: &Context<'_>) -> ApiResult<Recipient> {
-        readable(ctx, DisbursementField::Recipient)?;
-        let loader = loader::<RecipientLoader>(ctx);
-        loader
-            .load_one(self.0.recipient_id)
-            .await?
-            .map(Recipient::from)
-            .ok_or_else(|| DomainError::not_found("慰问对象").into())
-    }
-    async fn kind(&self, ctx: &Context<'_>) -> ApiResult<DisbursementKind> {
-        readable(ctx, DisbursementField::Kind)?;
-        Ok(DisbursementKind::parse(&self.0.kind))
-    }
-    async fn amount(&self, ctx: &Context<'_>) -> ApiResult<Decimal> {
-        readable(ctx, DisbursementField::Amount)?;
-        Ok(Money::from_fen(self.0.amount_fen).into())
-    }
-    async fn status(&self, ctx: &Context<'_>) -> ApiResult<DisbursementStatus> {
-        readable(ctx, DisbursementField::Status)?;
-        Ok(DisbursementStatus::parse(&self.0.status))
-    }
-    /// GOODS: what was handed over.
-    async fn items(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
-        readable(ctx, DisbursementField::Items)?;
-        Ok(self.0.items.as_deref())
-    }
-    async fn bank_reference(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
-        readable(ctx, DisbursementField::BankReference)?;
-        Ok(self.0.bank_reference.as_deref())
-    }
-    async fn paid_on(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
-        readable(ctx, DisbursementField::PaidOn)?;
-        Ok(self.0.paid_on.map(Date))
-    }
-    async fn confirmed_on(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
-        readable(ctx, DisbursementField::ConfirmedOn)?;
-        Ok(self.0.confirmed_on.map(Date))
-    }
-    /// When the recipient's notice went out.
-    async fn notified_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
-        readable(ctx, DisbursementField::NotifiedAt)?;
-        Ok(self.0.notified_at)
-    }
-    /// paidOn + the campaign's working days (official calendar).
-    async fn entry_deadline(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
-        readable(ctx, DisbursementField::EntryDeadline)?;
-        Ok(self.0.entry_deadline.map(Date))
-    }
-    /// True when the deadline falls in a year the calendar does not know yet (weekends only).
-    async fn entry_deadline_provisional(&self, ctx: &Context<'_>) -> ApiResult<bool> {
-        readable(ctx, DisbursementField::EntryDeadlineProvisional)?;
-        Ok(self.0.entry_deadline_provisional)
-    }
-    async fn entered_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
-        readable(ctx, DisbursementField::EnteredAt)?;
-        Ok(self.0.entered_at)
-    }
-    async fn provincial_ref(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
-        readable(ctx, DisbursementField::ProvincialRef)?;
-        Ok(self.0.provincial_ref.as_deref())
-    }
-}
+use domain::funds::disbursements;
 
 /// One entry of the special ledger: + funding, − spending.
 pub struct LedgerEntry(pub entities::ledger_entry::Model);
@@ -137,7 +54,7 @@ pub struct DisbursementEdge {
 #[derive(async_graphql::SimpleObject)]
 pub struct DisbursementConnection {
     edges: Vec<DisbursementEdge>,
-    page_info: super::PageInfo,
+    page_info: super::context::PageInfo,
     total_count: i32,
 }
 
@@ -165,16 +82,6 @@ fn ids_of(ids: &[ID]) -> ApiResult<Vec<i64>> {
     ids.iter().map(|i| id_of(i, "发放记录")).collect()
 }
 
-fn d_status(s: DisbursementStatus) -> DStatus {
-    match s {
-        DisbursementStatus::Planned => DStatus::Planned,
-        DisbursementStatus::Approved => DStatus::Approved,
-        DisbursementStatus::Paid => DStatus::Paid,
-        DisbursementStatus::Confirmed => DStatus::Confirmed,
-        DisbursementStatus::Cancelled => DStatus::Cancelled,
-    }
-}
-
 #[derive(Default)]
 pub struct FundsQuery;
 
@@ -191,7 +98,7 @@ impl FundsQuery {
         let s = services(ctx);
         let f = filter.unwrap_or_default();
         let filter = disbursements::DisbursementFilter {
-            status: f.status.map(d_status),
+            status: f.status.map(Into::into),
             category_code: f.category_code,
             entered: f.entered,
             overdue: f.overdue,
@@ -201,10 +108,10 @@ impl FundsQuery {
             actor(ctx)?,
             id_of(&campaign_id, "项目")?,
             &filter,
-            super::page_args(ctx, first, after.as_deref()),
+            super::context::page_args(ctx, first, after.as_deref()),
         )
         .await?;
-        let (edges, page_info, total_count) = super::connection(
+        let (edges, page_info, total_count) = super::context::connection(
             page,
             |d| d.id,
             |cursor, d| DisbursementEdge {
@@ -242,10 +149,7 @@ impl FundsMutation {
         let s = services(ctx);
         let req = disbursements::DisburseRequest {
             recipient_id: id_of(&input.recipient_id, "慰问对象")?,
-            kind: match input.kind {
-                DisbursementKind::Cash => disbursements::DKind::Cash,
-                DisbursementKind::Goods => disbursements::DKind::Goods,
-            },
+            kind: input.kind.into(),
             amount: input.amount.raw(),
             items: input.items,
             idempotency_key: input.idempotency_key,

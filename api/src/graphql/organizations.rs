@@ -1,8 +1,8 @@
 //! `Organization` and the organisation tree operations.
+use super::context::{actor, id_of, services};
 use super::enums::OrgKind;
 use super::errors::ApiResult;
 use super::loaders::{OrgChildrenLoader, OrgLoader, loader};
-use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object};
 use entities::organization;
 

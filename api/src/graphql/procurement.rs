@@ -1,8 +1,8 @@
 //! Procurement (政府采购): `Supplier`, `Contract`, `ContractLine`; suppliers and a campaign's
 //! contracts, and the FINANCE mutations (supplier, contract, delivery, payment).
+use super::context::{actor, id_of, services};
 use super::errors::ApiResult;
 use super::scalars::{Date, Decimal};
-use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object};
 use domain::Money;
 use domain::procurement::{self as rules, ContractView, NewContract, NewLine};

@@ -1,149 +1,14 @@
 //! `Recipient`, the recipient list, nomination, vetting and reveal.
-use super::campaigns::{Campaign, Category};
+use super::aid::Recipient;
+use super::context::{PageInfo, actor, id_of, services};
 use super::enums::{PiiField, RecipientKind, RecipientStatus, VerificationMethod};
 use super::errors::ApiResult;
-use super::funds::Disbursement;
 use super::loaders::{
-    CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader, loader,
-    prime,
+    CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader, prime,
 };
-use super::organizations::Organization;
-use super::{PageInfo, actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 use domain::DomainError;
 use domain::recipients::{self as rules, Nomination, RecipientFields, RecipientPatch};
-use entities::recipient;
-
-/// A recipient as answers show it (see `domain::recipients::RecipientView`).
-pub struct Recipient(pub rules::RecipientView);
-
-impl From<recipient::Model> for Recipient {
-    fn from(m: recipient::Model) -> Self {
-        Recipient(m.into())
-    }
-}
-
-#[Object]
-impl Recipient {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    async fn campaign(&self, ctx: &Context<'_>) -> ApiResult<Campaign> {
-        let loader = loader::<CampaignLoader>(ctx);
-        loader
-            .load_one(self.0.campaign_id)
-            .await?
-            .map(Campaign::from)
-            .ok_or_else(|| DomainError::not_found("项目").into())
-    }
-    async fn category(&self, ctx: &Context<'_>) -> ApiResult<Category> {
-        let loader = loader::<CategoryLoader>(ctx);
-        loader
-            .load_one(self.0.category_id)
-            .await?
-            .map(Category)
-            .ok_or_else(|| DomainError::not_found("类别").into())
-    }
-    async fn kind(&self) -> RecipientKind {
-        self.0
-            .kind
-            .parse::<domain::campaigns::RecipientKind>()
-            .unwrap_or(domain::campaigns::RecipientKind::Person)
-            .into()
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// "5301**********1234"; PERSON only.
-    async fn id_number_masked(&self) -> Option<&str> {
-        self.0.id_number_mask.as_deref()
-    }
-    async fn phone_masked(&self) -> Option<&str> {
-        self.0.phone_mask.as_deref()
-    }
-    async fn bank_name(&self) -> Option<&str> {
-        self.0.bank_name.as_deref()
-    }
-    async fn bank_account_masked(&self) -> Option<&str> {
-        self.0.bank_account_mask.as_deref()
-    }
-    async fn nominated_by(&self, ctx: &Context<'_>) -> ApiResult<Organization> {
-        let loader = loader::<OrgLoader>(ctx);
-        loader
-            .load_one(self.0.nominated_by)
-            .await?
-            .map(Organization)
-            .ok_or_else(|| DomainError::not_found("推荐单位").into())
-    }
-    async fn status(&self) -> RecipientStatus {
-        self.0.status().into()
-    }
-    async fn verification_method(&self) -> Option<VerificationMethod> {
-        self.0
-            .verification_method
-            .as_deref()
-            .and_then(|m| m.parse::<rules::VerificationMethod>().ok())
-            .map(Into::into)
-    }
-    async fn verification_note(&self) -> Option<&str> {
-        self.0.verification_note.as_deref()
-    }
-    async fn rejection_reason(&self) -> Option<&str> {
-        self.0.rejection_reason.as_deref()
-    }
-    async fn disbursements(&self, ctx: &Context<'_>) -> ApiResult<Vec<Disbursement>> {
-        let loader = loader::<DisbursementsOfRecipient>(ctx);
-        Ok(loader
-            .load_one(self.0.id)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Disbursement)
-            .collect())
-    }
-    /// 冒领 warning signs for the caseworker: SHARED_BANK_ACCOUNT, SHARED_PHONE (shared with a
-    /// recipient of another identity in this campaign).
-    async fn flags(&self, ctx: &Context<'_>) -> ApiResult<Vec<String>> {
-        let loader = loader::<FlagsLoader>(ctx);
-        Ok(loader
-            .load_one(self.0.id)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(String::from)
-            .collect())
-    }
-    /// Earlier campaigns in which the same person was nominated, newest first.
-    async fn history(&self, ctx: &Context<'_>) -> ApiResult<Vec<RecipientHistory>> {
-        let loader = loader::<HistoryLoader>(ctx);
-        Ok(loader
-            .load_one(self.0.id)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(RecipientHistory)
-            .collect())
-    }
-}
-
-pub struct RecipientHistory(domain::recipients::HistoryEntry);
-
-#[Object]
-impl RecipientHistory {
-    async fn campaign(&self) -> Campaign {
-        self.0.campaign.clone().into()
-    }
-    async fn category_name(&self) -> &str {
-        &self.0.category_name
-    }
-    async fn status(&self) -> RecipientStatus {
-        self.0.status.into()
-    }
-    /// Paid (or confirmed) in that campaign.
-    async fn helped(&self) -> bool {
-        self.0.helped
-    }
-}
 
 /// Loads, for a whole page at once, what the query asks of its recipients, into the request's
 /// DataLoader caches: the nested resolvers then find everything cached. One query per
@@ -264,11 +129,11 @@ impl RecipientQuery {
             actor(ctx)?,
             id_of(&campaign_id, "项目")?,
             &filter,
-            super::page_args(ctx, first, after.as_deref()),
+            super::context::page_args(ctx, first, after.as_deref()),
         )
         .await?;
         prefetch(ctx, &page.items).await?;
-        let (edges, page_info, total_count) = super::connection(
+        let (edges, page_info, total_count) = super::context::connection(
             page,
             |r| r.id,
             |cursor, r| RecipientEdge {

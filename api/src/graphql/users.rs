@@ -1,9 +1,9 @@
 //! `User`, user administration and INTEGRATION API tokens.
+use super::context::{actor, id_of, services};
 use super::enums::Role;
 use super::errors::ApiResult;
 use super::loaders::{OrgLoader, loader};
 use super::organizations::Organization;
-use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::DomainError;

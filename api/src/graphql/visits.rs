@@ -1,9 +1,9 @@
 //! Visits (走访慰问) and the campaign's 八项规定 limits: `setVisitLimits`, `recordVisit`, `visits`.
+use super::aid::Recipient;
 use super::campaigns::Campaign;
+use super::context::{actor, id_of, services};
 use super::errors::ApiResult;
-use super::recipients::Recipient;
 use super::scalars::Date;
-use super::{actor, id_of, services};
 use async_graphql::{Context, ID, InputObject, Object};
 use domain::DomainError;
 use domain::visits::{self as rules, NewVisit, VisitRecord};

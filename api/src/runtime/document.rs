@@ -61,7 +61,10 @@ pub fn measure(doc: &ExecutableDocument, max_depth: usize, max_nodes: usize) -> 
     }
     let mut root_fields = Vec::new();
     let mut read_only = true;
-    for (_, op) in doc.operations.iter() {
+    // In document order: several named operations are kept in a hash map.
+    let mut operations: Vec<_> = doc.operations.iter().map(|(_, op)| op).collect();
+    operations.sort_by_key(|op| (op.pos.line, op.pos.column));
+    for op in operations {
         let m = measure_set(&op.node.selection_set.node, &measured);
         if m.depth > max_depth {
             return Err(Refusal::TooDeep(max_depth));
