@@ -1,10 +1,15 @@
 //! Demo data: loads a campaign with its organisations, users and categories from a TOML file
-//! (`demo/fumin-2025.toml`), through the same domain functions the API uses, in one audited
-//! change. Loading twice does nothing the second time.
+//! (`demo/fumin-2025.toml`), through the same domain functions the API uses. The plan (tree,
+//! users, campaign, categories, vetted recipients) is one audited change; the money then moves
+//! through the API's own writers (funding, supplier, contract, delivery, contract payment,
+//! disbursements planned → approved → paid → confirmed → entered, stage by stage), each acting
+//! as the demo user whose role it needs (maker-checker: the help centre plans, finance
+//! approves). Loading twice does nothing the second time.
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::services::Services;
-use crate::people::access::Role;
+use crate::people::access::{Actor, Role};
 use crate::people::audit::Change;
+use crate::people::auth::actor_of;
 use crate::people::organizations::{self, OrgKind};
 use crate::people::users::{self, NewUser};
 use crate::plan::campaign::{self as campaigns, NewCampaign};
@@ -14,7 +19,7 @@ use crate::recipients::fields::RecipientFields;
 use crate::recipients::rules as recipients;
 use chrono::NaiveDate;
 use entities::{campaign, category, organization, recipient, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -134,16 +139,7 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         Some(r) if r.name != data.federation => {
             let mut am: organization::ActiveModel = r.clone().into();
             am.name = Set(data.federation.clone());
-            let renamed = am.update(change.txn()).await?;
-            change
-                .record(
-                    "Organization",
-                    Some(renamed.id.to_string()),
-                    Some(&serde_json::json!({"name": r.name})),
-                    Some(&serde_json::json!({"name": renamed.name})),
-                )
-                .await?;
-            renamed
+            change.update_audited(&r, am).await?
         }
         Some(r) => r,
         None => organizations::insert(&mut change, &data.federation, OrgKind::Federation, None).await?,
@@ -238,19 +234,16 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         Some(text) => load_recipients(s, &mut change, &created, &categories, &orgs, text).await?,
         None => 0,
     };
-    if let Some(dist) = &c.distribution {
-        distribute(&mut change, &created, &categories, dist).await?;
-    }
-    let mut created = crate::core::db::find::<campaign::Entity, _>(change.txn(), created.id, "项目").await?;
-    if let Some(stage) = &c.stage {
-        let stage: Stage = stage
-            .parse()
-            .map_err(|_| DomainError::validation("stage", format!("阶段“{stage}”无效")))?;
-        let mut am: campaign::ActiveModel = created.clone().into();
-        am.stage = Set(stage.as_str().into());
-        created = am.update(change.txn()).await?;
-    }
-    // Recipients and payments were written as rows, not through the transitions.
+    let stage: Option<Stage> = match &c.stage {
+        Some(stage) => Some(
+            stage
+                .parse()
+                .map_err(|_| DomainError::validation("stage", format!("阶段“{stage}”无效")))?,
+        ),
+        None => None,
+    };
+    // The recipients were written as rows (vetted as the data file says), not through the
+    // transitions: their counters are counted once.
     crate::plan::counters::recount(change.txn(), created.id).await?;
     change
         .record(
@@ -261,6 +254,14 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         )
         .await?;
     change.commit().await?;
+    // From here on, the API's writers, as the users whose roles they need.
+    let cast = Cast::find(s, data).await?;
+    if let Some(dist) = &c.distribution {
+        distribute(s, &cast, &created, &categories, dist).await?;
+    }
+    if let Some(stage) = stage {
+        advance_to(s, &cast.admin, created.id, stage).await?;
+    }
     Ok(DemoSummary {
         campaign_id: created.id,
         organizations: new_orgs,
@@ -271,157 +272,192 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
     })
 }
 
+/// Who does what in the demo: an ADMIN (the bootstrap's) moves the stages, the data file's
+/// FINANCE user funds, buys, approves and pays, its CASEWORKER plans, confirms and enters.
+struct Cast {
+    admin: Actor,
+    finance: Actor,
+    caseworker: Actor,
+}
+
+impl Cast {
+    async fn find(s: &Services, data: &DemoData) -> DomainResult<Cast> {
+        let admin = user::Entity::find()
+            .order_by_asc(user::Column::Id)
+            .all(&s.db)
+            .await?
+            .into_iter()
+            .find(|u| Role::parse_list(&u.roles).contains(&Role::Admin) && !u.disabled)
+            .ok_or_else(|| DomainError::validation("users", "载入演示数据需要一个管理员用户"))?;
+        let with_role = |role: Role| {
+            data.users
+                .iter()
+                .find(|u| u.roles.iter().any(|r| r.parse::<Role>().ok() == Some(role)))
+                .map(|u| u.username.clone())
+                .ok_or_else(|| {
+                    DomainError::validation("users", format!("演示数据须有一个 {} 用户", role.as_str()))
+                })
+        };
+        Ok(Cast {
+            admin: actor_named(s, &admin.username).await?,
+            finance: actor_named(s, &with_role(Role::Finance)?).await?,
+            caseworker: actor_named(s, &with_role(Role::Caseworker)?).await?,
+        })
+    }
+}
+
+async fn actor_named(s: &Services, username: &str) -> DomainResult<Actor> {
+    let u = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(&s.db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("用户"))?;
+    let org = crate::core::db::find::<organization::Entity, _>(&s.db, u.organization_id, "组织").await?;
+    Ok(actor_of(&u, &org))
+}
+
+/// Moves the campaign forward one stage at a time (each behind its guard) up to `to`.
+async fn advance_to(s: &Services, admin: &Actor, campaign_id: i64, to: Stage) -> DomainResult<()> {
+    loop {
+        let c = crate::core::db::find::<campaign::Entity, _>(&s.db, campaign_id, "项目").await?;
+        let now = crate::plan::stages::stage_of(&c);
+        match now.next() {
+            Some(next) if now < to => {
+                crate::lifecycle::advance(&s.db, admin, campaign_id, next).await?;
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// Pays every verified recipient its category's standard: persons by bank transfer, the goods
-/// category from one procurement contract; everything confirmed and entered. Money goes
-/// through the ledger and the budget guard like any payment.
+/// category from one procurement contract (delivered and paid in full); everything confirmed
+/// and entered. All through the API's writers, so money goes through the ledger, the budget
+/// guard, the stage checks and maker-checker like any payment.
 async fn distribute(
-    change: &mut Change,
+    s: &Services,
+    cast: &Cast,
     campaign: &campaign::Model,
     categories: &HashMap<String, category::Model>,
     d: &DemoDistribution,
 ) -> DomainResult<()> {
-    use crate::funds::{budget, ledger};
-    use entities::{contract, contract_line, disbursement, supplier};
-    let funding = crate::core::money::Money::parse("funding_amount", &d.funding_amount)?;
-    ledger::book(
-        change,
-        ledger::Booking {
-            campaign_id: campaign.id,
-            amount_fen: funding.fen(),
-            kind: ledger::EntryKind::Funding,
-            reference: &d.funding_reference,
-            booked_on: d.funding_received_on,
-            source_id: None,
-            created_by: 0,
-        },
+    use crate::core::money::Money;
+    use crate::funds::disbursements::{self, DKind, DisburseRequest, MAX_BATCH};
+    use crate::funds::ledger;
+    use crate::funds::procurement::{contracts, deliveries, payments, suppliers};
+    use entities::supplier;
+    let (finance, caseworker) = (&cast.finance, &cast.caseworker);
+    ledger::record_funding(
+        s,
+        finance,
+        campaign.id,
+        &d.funding_amount,
+        &d.funding_reference,
+        d.funding_received_on,
     )
     .await?;
     let recipients = recipient::Entity::find()
         .filter(recipient::Column::CampaignId.eq(campaign.id))
         .filter(recipient::Column::Status.eq("VERIFIED"))
-        .all(change.txn())
+        .order_by_asc(recipient::Column::Id)
+        .all(&s.db)
         .await?;
     let by_id: HashMap<i64, &category::Model> = categories.values().map(|c| (c.id, c)).collect();
     let goods = categories
         .get(&d.goods_category)
         .ok_or_else(|| DomainError::validation("goods_category", "物资类别未定义"))?;
     let units = recipients.iter().filter(|r| r.category_id == goods.id).count() as i32;
-    let code = crate::funds::procurement::suppliers::CreditCode::parse(&d.supplier_credit_code)?;
-    let sup = supplier::ActiveModel {
-        name: Set(d.supplier.clone()),
-        credit_code: Set(code.as_str().to_string()),
-        contact: Set(None),
-        created_at: Set(change.now()),
-        ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
-    let total = goods.standard_fen * units as i64;
-    let k = contract::ActiveModel {
-        campaign_id: Set(campaign.id),
-        supplier_id: Set(sup.id),
-        reference: Set(d.contract_reference.clone()),
-        signed_on: Set(d.contract_signed_on),
-        delivery_date: Set(d.contract_delivery_date),
-        after_sale_terms: Set(d.after_sale_terms.clone()),
-        total_fen: Set(total),
-        paid_fen: Set(total),
-        created_by: Set(0),
-        created_at: Set(change.now()),
-        ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
-    let line = contract_line::ActiveModel {
-        contract_id: Set(k.id),
-        item: Set(d.goods_item.clone()),
-        quantity: Set(units),
-        unit_price_fen: Set(goods.standard_fen),
-        delivered: Set(units),
-        allocated: Set(units),
-        ..Default::default()
-    }
-    .insert(change.txn())
-    .await?;
-    change
-        .record(
-            "Contract",
-            Some(k.id.to_string()),
-            None,
-            Some(&serde_json::json!({"supplier": sup.name, "total_fen": total})),
-        )
-        .await?;
-    budget::commit(change, campaign.id, total).await?;
-    ledger::book(
-        change,
-        ledger::Booking {
+    let unit_price = Money::from_fen(goods.standard_fen);
+    let total = Money::from_fen(goods.standard_fen * units as i64);
+
+    // The goods: a supplier (found by its credit code when already registered), a contract
+    // with one line, its delivery and its payment.
+    advance_to(s, &cast.admin, campaign.id, Stage::Procurement).await?;
+    let code = suppliers::CreditCode::parse(&d.supplier_credit_code)?;
+    let sup = match supplier::Entity::find()
+        .filter(supplier::Column::CreditCode.eq(code.as_str()))
+        .one(&s.db)
+        .await?
+    {
+        Some(sup) => sup,
+        None => suppliers::create_supplier(s, finance, &d.supplier, code.as_str(), None).await?,
+    };
+    let contract = contracts::create_contract(
+        s,
+        finance,
+        contracts::NewContract {
             campaign_id: campaign.id,
-            amount_fen: -total,
-            kind: ledger::EntryKind::ContractPayment,
-            reference: &d.contract_reference,
-            booked_on: d.contract_delivery_date,
-            source_id: Some(k.id),
-            created_by: 0,
+            supplier_id: sup.id,
+            reference: d.contract_reference.clone(),
+            signed_on: d.contract_signed_on,
+            delivery_date: d.contract_delivery_date,
+            after_sale_terms: d.after_sale_terms.clone(),
+            lines: vec![contracts::NewLine {
+                item: d.goods_item.clone(),
+                quantity: units,
+                unit_price: unit_price.to_string(),
+            }],
         },
     )
     .await?;
-    let calendar = crate::plan::calendar_store::load(change.txn()).await?;
-    let deadline =
-        crate::plan::calendar_store::entry_deadline(&calendar, d.paid_on, campaign.entry_deadline_days)?;
+    let line = contract
+        .lines
+        .first()
+        .ok_or_else(|| DomainError::internal(anyhow::anyhow!("demo contract has no line")))?
+        .id;
+    if units > 0 {
+        deliveries::record_delivery(s, finance, line, units, d.contract_delivery_date, None).await?;
+        payments::pay_contract(
+            s,
+            finance,
+            contract.contract.id,
+            &total.to_string(),
+            d.contract_delivery_date,
+            &d.contract_reference,
+        )
+        .await?;
+    }
+
+    // The payments: planned by the help centre, approved and paid by finance (never the
+    // planner), confirmed and entered by the help centre.
+    advance_to(s, &cast.admin, campaign.id, Stage::Distribution).await?;
+    let mut planned = Vec::with_capacity(recipients.len());
     for (n, r) in recipients.iter().enumerate() {
         let cat = by_id
             .get(&r.category_id)
             .ok_or_else(|| DomainError::not_found("类别"))?;
         let is_goods = cat.id == goods.id;
-        if !is_goods {
-            budget::commit(change, campaign.id, cat.standard_fen).await?;
-        }
-        let bank_reference = format!("{}{:04}", d.bank_reference_prefix, n + 1);
-        let row = disbursement::ActiveModel {
-            campaign_id: Set(campaign.id),
-            recipient_id: Set(r.id),
-            category_id: Set(cat.id),
-            kind: Set(if is_goods { "GOODS" } else { "CASH" }.into()),
-            amount_fen: Set(cat.standard_fen),
-            status: Set("CONFIRMED".into()),
-            items: Set(is_goods.then(|| d.goods_item.clone())),
-            contract_line_id: Set(is_goods.then_some(line.id)),
-            bank_reference: Set((!is_goods).then(|| bank_reference.clone())),
-            paid_on: Set(Some(d.paid_on)),
-            confirmed_on: Set(Some(d.confirmed_on)),
-            notified_at: Set(None),
-            entry_deadline: Set(Some(deadline.date)),
-            entry_deadline_provisional: Set(deadline.provisional),
-            entered_at: Set(Some(change.now())),
-            provincial_ref: Set(Some(d.provincial_ref.clone())),
-            idempotency_key: Set(format!("demo-{}-{}", campaign.id, r.id)),
-            request_hash: Set(String::new()),
-            cancel_reason: Set(None),
-            active_recipient: Set(Some(r.id)),
-            recipient_verified_at_plan: Set(true),
-            planned_by: Set(0),
-            approved_by: Set(Some(0)),
-            created_at: Set(change.now()),
-            updated_at: Set(change.now()),
-            ..Default::default()
-        }
-        .insert(change.txn())
+        let row = disbursements::disburse(
+            s,
+            caseworker,
+            DisburseRequest {
+                recipient_id: r.id,
+                kind: if is_goods { DKind::Goods } else { DKind::Cash },
+                amount: Money::from_fen(cat.standard_fen).to_string(),
+                items: is_goods.then(|| d.goods_item.clone()),
+                idempotency_key: format!("demo-{}-{}", campaign.id, r.id),
+                contract_line_id: is_goods.then_some(line),
+            },
+        )
         .await?;
-        if !is_goods {
-            ledger::book(
-                change,
-                ledger::Booking {
-                    campaign_id: campaign.id,
-                    amount_fen: -row.amount_fen,
-                    kind: ledger::EntryKind::Disbursement,
-                    reference: &bank_reference,
-                    booked_on: d.paid_on,
-                    source_id: Some(row.id),
-                    created_by: 0,
-                },
-            )
-            .await?;
-        }
+        // Cash by bank transfer (numbered as the bank's list); goods against the contract.
+        let reference = if is_goods {
+            d.contract_reference.clone()
+        } else {
+            format!("{}{:04}", d.bank_reference_prefix, n + 1)
+        };
+        planned.push((row.id, reference));
+    }
+    let ids: Vec<i64> = planned.iter().map(|(id, _)| *id).collect();
+    for batch in ids.chunks(MAX_BATCH) {
+        disbursements::approve(s, finance, batch).await?;
+    }
+    for (id, reference) in &planned {
+        disbursements::mark_paid(s, finance, *id, reference, d.paid_on).await?;
+        disbursements::confirm_receipt(s, caseworker, *id, d.confirmed_on).await?;
+    }
+    for batch in ids.chunks(MAX_BATCH) {
+        disbursements::mark_entered(s, caseworker, batch, &d.provincial_ref).await?;
     }
     Ok(())
 }
