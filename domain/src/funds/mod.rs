@@ -3,6 +3,7 @@
 //! (suppliers, contracts, deliveries, payments), visits, and the money figures. Stands on
 //! `recipients`, `plan`, `people` and `core`.
 pub mod budget;
+pub mod disbursement_reads;
 pub mod disbursements;
 pub mod figures;
 pub mod ledger;
