@@ -1,6 +1,6 @@
 //! `data_version`: one number that grows whenever a transaction that wrote any table the API
 //! answers from commits. The API keeps finished answers in memory and serves one again only
-//! while this number is unchanged (see `api/src/graphql/answers.rs`).
+//! while this number is unchanged (see `api/src/runtime/answers.rs`).
 //!
 //! It is kept by triggers, not by the application, on purpose: an edit made with plain SQL, a
 //! script or a second service must make cached answers stale exactly like an edit through the

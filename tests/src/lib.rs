@@ -222,12 +222,7 @@ impl TestApp {
             )
             .await;
         }
-        self.ok(
-            Some(admin),
-            "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
-            json!({"id": id}),
-        )
-        .await;
+        self.advance(admin, &id, "SCREENING").await;
         id
     }
 
@@ -255,6 +250,23 @@ impl TestApp {
             json!({"c": campaign, "a": amount}),
         )
         .await;
+    }
+
+    /// Moves a campaign one stage on (`advanceCampaign`), failing the test on any refusal.
+    pub async fn advance(&self, token: &str, campaign: &str, to: &str) {
+        self.ok(
+            Some(token),
+            "mutation($id:ID!,$to:CampaignStage!){advanceCampaign(id:$id,to:$to){id}}",
+            json!({"id": campaign, "to": to}),
+        )
+        .await;
+    }
+
+    /// Moves a campaign through each of `stages` in turn.
+    pub async fn advance_through(&self, token: &str, campaign: &str, stages: &[&str]) {
+        for to in stages {
+            self.advance(token, campaign, to).await;
+        }
     }
 
     pub async fn audit_count(&self) -> u64 {

@@ -1,4 +1,4 @@
-//! Kept answers (`api/src/graphql/answers.rs`): a repeated read is served without running the
+//! Kept answers (`api/src/runtime/answers.rs`): a repeated read is served without running the
 //! schema, and is never served after the data changed — through the API, or with plain SQL
 //! behind the API's back (the `data_version` triggers) — nor to another caller.
 use sea_orm::{ConnectionTrait, Statement};

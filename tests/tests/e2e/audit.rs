@@ -8,12 +8,7 @@ async fn mutations_are_logged_with_actor_target_and_diff_newest_first() {
     let admin = app.admin().await;
     let id = app.create_campaign(&admin, "审计项目").await;
     app.add_category(&admin, &id, "HARDSHIP").await;
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
-        json!({"id": id}),
-    )
-    .await;
+    app.advance(&admin, &id, "SCREENING").await;
 
     let d = app
         .ok(

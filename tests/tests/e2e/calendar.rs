@@ -283,12 +283,7 @@ async fn publishing_a_year_recomputes_provisional_entry_deadlines() {
         .unwrap()
         .to_string();
     app.add_category(&admin, &b, "HARDSHIP").await;
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
-        json!({"id": b}),
-    )
-    .await;
+    app.advance(&admin, &b, "SCREENING").await;
     let a_s = a.to_string();
     let mut ra = Vec::new();
     for n in 1..=4 {

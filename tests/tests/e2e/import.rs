@@ -255,12 +255,7 @@ async fn bad_files_stage_scope_and_size() {
     assert_eq!(r.status(), 413);
 
     // after SCREENING no more imports
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "PROCUREMENT").await;
     let v = app.import(&admin, &c, "g.csv", b"x".to_vec()).await;
     assert_eq!(code(&v), Some("INVALID_STAGE"));
 }

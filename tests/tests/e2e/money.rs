@@ -41,12 +41,7 @@ async fn setup(app: &TestApp, budget: &str, people: u32) -> Setup {
         )
         .await;
     }
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
-        json!({"id": campaign}),
-    )
-    .await;
+    app.advance(&admin, &campaign, "SCREENING").await;
     let mut recipients = Vec::new();
     for n in 0..people {
         let id = app
@@ -68,19 +63,9 @@ async fn setup(app: &TestApp, budget: &str, people: u32) -> Setup {
         .await;
         recipients.push(id);
     }
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
-        json!({"id": campaign}),
-    )
-    .await;
+    app.advance(&admin, &campaign, "PROCUREMENT").await;
     app.fund(&finance, &campaign, budget).await;
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
-        json!({"id": campaign}),
-    )
-    .await;
+    app.advance(&admin, &campaign, "DISTRIBUTION").await;
     Setup {
         admin,
         caseworker,
@@ -757,21 +742,11 @@ async fn wrong_stage_and_unverified_recipients_are_refused_without_writes() {
     let before = (app.audit_count().await, ledger_len(&app, &admin, &c).await);
     let v = app.gql(Some(&cw), DISBURSE, cash(&ids[0], "100", "s1")).await;
     assert_eq!(code(&v), Some("INVALID_STAGE"));
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "PROCUREMENT").await;
     let v = app.gql(Some(&cw), DISBURSE, cash(&ids[0], "100", "s2")).await;
     assert_eq!(code(&v), Some("INVALID_STAGE"));
     app.fund(&admin, &c, "10000.00").await;
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "DISTRIBUTION").await;
     let mid = (app.audit_count().await, ledger_len(&app, &admin, &c).await);
     assert_eq!(
         mid,
@@ -784,12 +759,7 @@ async fn wrong_stage_and_unverified_recipients_are_refused_without_writes() {
     assert_eq!(v["errors"][0]["extensions"]["field"], "recipientId");
     assert_eq!((app.audit_count().await, ledger_len(&app, &admin, &c).await), mid);
     // and after REVIEW no more plans
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:REVIEW){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "REVIEW").await;
     let after_review = app.audit_count().await;
     let v = app.gql(Some(&cw), DISBURSE, cash(&ids[0], "100", "s4")).await;
     assert_eq!(code(&v), Some("INVALID_STAGE"));
@@ -824,12 +794,7 @@ async fn goods_draw_on_delivered_contract_lines_and_refusals_write_nothing() {
         .await;
         units.push(id);
     }
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "PROCUREMENT").await;
     let sup = app
         .ok(
             Some(&fin),
@@ -860,12 +825,7 @@ async fn goods_draw_on_delivered_contract_lines_and_refusals_write_nothing() {
     )
     .await;
     app.fund(&fin, &c, "150000.00").await;
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "DISTRIBUTION").await;
     let goods = |r: &str, key: &str| json!({"i": {"recipientId": r, "kind": "GOODS", "amount": "7750.00", "items": "慰问物资", "idempotencyKey": key, "contractLineId": line}});
     for (i, u) in units.iter().take(2).enumerate() {
         let d = app.ok(Some(&cw), DISBURSE, goods(u, &format!("g{i}"))).await;

@@ -107,17 +107,8 @@ async fn create_campaign(
         .await;
     let id = d["createCampaign"]["id"].as_str().unwrap().to_string();
     app.add_category(admin, &id, "HARDSHIP").await;
-    advance(app, admin, &id, "SCREENING").await;
+    app.advance(admin, &id, "SCREENING").await;
     id
-}
-
-async fn advance(app: &TestApp, admin: &str, campaign: &str, to: &str) {
-    app.ok(
-        Some(admin),
-        "mutation($id:ID!,$to:CampaignStage!){advanceCampaign(id:$id,to:$to){id}}",
-        json!({"id": campaign, "to": to}),
-    )
-    .await;
 }
 
 /// Person `n` with phone and bank account, nominated by `org`.
@@ -211,7 +202,7 @@ async fn world(app: &TestApp) -> World {
         )
         .await;
     }
-    advance(app, &admin, &now, "PROCUREMENT").await;
+    app.advance(&admin, &now, "PROCUREMENT").await;
     app.fund(&finance, &now, "150000.00").await;
     let supplier = app
         .ok(
@@ -231,7 +222,7 @@ async fn world(app: &TestApp) -> World {
                      "lines": [{"item": "大米 10kg", "quantity": 10, "unitPrice": "50.00"}]}}),
     )
     .await;
-    advance(app, &admin, &now, "DISTRIBUTION").await;
+    app.advance(&admin, &now, "DISTRIBUTION").await;
     let d_own = pay(app, &caseworker, &finance, &own_now, "500.00", BANK_REF_OWN).await;
     let d_other = pay(app, &caseworker, &finance, &other_now, "300.00", BANK_REF_OTHER).await;
     app.ok(

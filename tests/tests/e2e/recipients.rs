@@ -93,12 +93,7 @@ async fn nominate_mask_verify_reject_and_stage_rules() {
     assert_eq!(code(&v), Some("FORBIDDEN"));
 
     // the stage rules: vetting goes on in PROCUREMENT, nominations do not; nothing in DISTRIBUTION
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:PROCUREMENT){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "PROCUREMENT").await;
     let before = app.audit_count().await;
     assert_eq!(
         code(&nominate(&app, &cw, person(&c, &root, 2)).await),
@@ -111,12 +106,7 @@ async fn nominate_mask_verify_reject_and_stage_rules() {
     )
     .await;
     app.fund(&admin, &c, "1000.00").await;
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:DISTRIBUTION){id}}",
-        json!({"id": c}),
-    )
-    .await;
+    app.advance(&admin, &c, "DISTRIBUTION").await;
     let v = app
         .gql(
             Some(&cw),
@@ -315,12 +305,7 @@ async fn one_id_number_once_per_campaign_even_under_concurrency() {
         .unwrap()
         .to_string();
     app.add_category(&admin, &c3, "HARDSHIP").await;
-    app.ok(
-        Some(&admin),
-        "mutation($id:ID!){advanceCampaign(id:$id,to:SCREENING){id}}",
-        json!({"id": c3}),
-    )
-    .await;
+    app.advance(&admin, &c3, "SCREENING").await;
     let v = nominate(&app, &admin, person(&c3, &root, 42)).await;
     let rid = v["data"]["nominateRecipient"]["id"].as_str().unwrap().to_string();
     let d = app

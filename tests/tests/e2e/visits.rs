@@ -18,15 +18,6 @@ struct World {
     recipients: Vec<String>,
 }
 
-async fn advance(app: &TestApp, admin: &str, campaign: &str, to: &str) {
-    app.ok(
-        Some(admin),
-        &format!("mutation($id:ID!){{advanceCampaign(id:$id,to:{to}){{id}}}}"),
-        json!({"id": campaign}),
-    )
-    .await;
-}
-
 /// A campaign in DISTRIBUTION: screened recipients, funding recorded by FINANCE.
 async fn world() -> World {
     let app = TestApp::spawn().await;
@@ -39,14 +30,14 @@ async fn world() -> World {
     for n in 1..=3 {
         recipients.push(app.nominate_person(&cw, &campaign, &root, n).await);
     }
-    advance(&app, &admin, &campaign, "PROCUREMENT").await;
+    app.advance(&admin, &campaign, "PROCUREMENT").await;
     app.ok(
         Some(&fin),
         "mutation($c:ID!){recordFunding(campaignId:$c,amount:\"150000.00\",reference:\"富财社〔2025〕1号\",receivedOn:\"2025-01-10\"){id}}",
         json!({"c": campaign}),
     )
     .await;
-    advance(&app, &admin, &campaign, "DISTRIBUTION").await;
+    app.advance(&admin, &campaign, "DISTRIBUTION").await;
     World {
         app,
         admin,
@@ -260,7 +251,7 @@ async fn refused_visits_leave_nothing_behind() {
     );
 
     // Visits are still recorded while the campaign is reviewed.
-    advance(&app, &admin, &c, "REVIEW").await;
+    app.advance(&admin, &c, "REVIEW").await;
     let before = app.audit_count().await;
     let v = record(&app, &cw, visit(&c, 3, 1, &[&r[0]])).await;
     assert_eq!(v["data"]["recordVisit"]["flagged"], false, "{v}");
