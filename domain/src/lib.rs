@@ -2,7 +2,7 @@
 //! called by the API's thin resolvers and by the worker. Tested without GraphQL.
 //!
 //! The modules are arranged in layers; a module imports only from its own layer or lower ones,
-//! and no two modules import each other (`layers.rs` checks both):
+//! and no two modules import each other (`tests/src/layers.rs` checks both, on the source):
 //!
 //! | layer | folder | what |
 //! |---|---|---|
@@ -21,9 +21,6 @@ pub mod lifecycle;
 pub mod people;
 pub mod plan;
 pub mod recipients;
-
-#[cfg(test)]
-mod layers;
 
 // ---------------------------------------------------------------------------------------------
 // The crate's public face: the paths the api, worker, tests and bench use (`domain::money`,

@@ -143,16 +143,7 @@ async fn plan(
         ));
     }
     let category = crate::core::db::find::<category::Entity, _>(&s.db, rec.category_id, "类别").await?;
-    if amount.fen() > category.standard_fen {
-        return Err(DomainError::OverStandard(
-            format!(
-                "超过“{}”的慰问标准 {} 元（无超标准发放）",
-                category.name,
-                Money::from_fen(category.standard_fen)
-            )
-            .into(),
-        ));
-    }
+    within_standard(&category, amount)?;
     // The annual cap reads other campaigns' plans: with it on, take the chain lock first so
     // plans for one person are judged one at a time across campaigns.
     let mut change = if s.settings.annual_cap.is_some() {
@@ -169,7 +160,7 @@ async fn plan(
         None => budget::commit_in_stage(&change, campaign.id, amount.fen(), Stage::Distribution).await?,
     }
     if let Some(cap) = s.settings.annual_cap {
-        check_annual_cap(change.txn(), &rec, &campaign, amount, cap).await?;
+        within_annual_cap(change.txn(), &rec, &campaign, amount, cap).await?;
     }
     let am = disbursement::ActiveModel {
         campaign_id: Set(campaign.id),
@@ -236,8 +227,23 @@ fn replay(existing: disbursement::Model, hash: &str) -> DomainResult<disbursemen
     }
 }
 
+/// 无超标准发放: no payment above its category's standard amount (`OVER_STANDARD`).
+pub fn within_standard(category: &category::Model, amount: Money) -> DomainResult<()> {
+    if amount.fen() > category.standard_fen {
+        return Err(DomainError::OverStandard(
+            format!(
+                "超过“{}”的慰问标准 {} 元（无超标准发放）",
+                category.name,
+                Money::from_fen(category.standard_fen)
+            )
+            .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Provincial rules cap help per person per year (off unless `SONGNUAN_ANNUAL_CAP` is set).
-async fn check_annual_cap<C: ConnectionTrait>(
+async fn within_annual_cap<C: ConnectionTrait>(
     db: &C,
     rec: &recipient::Model,
     campaign: &campaign::Model,

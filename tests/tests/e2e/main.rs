@@ -10,6 +10,7 @@ mod calendar;
 mod campaigns;
 mod hostile;
 mod import;
+mod layers;
 mod money;
 mod nested_access;
 mod procurement;
