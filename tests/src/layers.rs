@@ -175,7 +175,7 @@ fn imports(module: &[String], face: bool, code: &str) -> Vec<Vec<String>> {
 /// the number of modules that import another (a parser that reads nothing finds no fault).
 pub fn check(src: &Path, layers: Option<Layers<'_>>) -> (Vec<String>, usize) {
     let mut files = Vec::new();
-    collect(&src, &mut files);
+    collect(src, &mut files);
     let mut modules: BTreeMap<Vec<String>, Module> = BTreeMap::new();
     for f in files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
@@ -185,9 +185,9 @@ pub fn check(src: &Path, layers: Option<Layers<'_>>) -> (Vec<String>, usize) {
         let text = std::fs::read_to_string(&f).unwrap();
         let face = name == "mod.rs" || name == "lib.rs";
         modules.insert(
-            module_path(&src, &f),
+            module_path(src, &f),
             Module {
-                file: f.strip_prefix(&src).unwrap().to_path_buf(),
+                file: f.strip_prefix(src).unwrap().to_path_buf(),
                 face,
                 code: non_test_code(&text),
             },
