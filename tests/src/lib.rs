@@ -254,6 +254,40 @@ impl TestApp {
         .await;
     }
 
+    /// A cash payment to a VERIFIED recipient in a DISTRIBUTION campaign, taken to PAID:
+    /// planned by `caseworker`, approved and paid by `finance` (maker-checker). Returns its id.
+    pub async fn pay_cash(
+        &self,
+        caseworker: &str,
+        finance: &str,
+        recipient: &str,
+        amount: &str,
+        bank_ref: &str,
+        paid_on: &str,
+    ) -> String {
+        let d = self
+            .ok(
+                Some(caseworker),
+                "mutation($i:DisburseInput!){disburse(input:$i){id}}",
+                json!({"i": {"recipientId": recipient, "kind": "CASH", "amount": amount, "idempotencyKey": format!("k-{recipient}")}}),
+            )
+            .await;
+        let id = d["disburse"]["id"].as_str().unwrap().to_string();
+        self.ok(
+            Some(finance),
+            "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}",
+            json!({"ids": [id]}),
+        )
+        .await;
+        self.ok(
+            Some(finance),
+            "mutation($id:ID!,$r:String!,$p:Date!){markPaid(id:$id,bankReference:$r,paidOn:$p){id}}",
+            json!({"id": id, "r": bank_ref, "p": paid_on}),
+        )
+        .await;
+        id
+    }
+
     /// Moves a campaign one stage on (`advanceCampaign`), failing the test on any refusal.
     pub async fn advance(&self, token: &str, campaign: &str, to: &str) {
         self.ok(

@@ -125,37 +125,6 @@ async fn nominate(app: &TestApp, token: &str, campaign: &str, org: &str, n: u32)
     d["nominateRecipient"]["id"].as_str().unwrap().to_string()
 }
 
-async fn pay(
-    app: &TestApp,
-    caseworker: &str,
-    finance: &str,
-    recipient: &str,
-    amount: &str,
-    bank_ref: &str,
-) -> String {
-    let d = app
-        .ok(
-            Some(caseworker),
-            "mutation($i:DisburseInput!){disburse(input:$i){id}}",
-            json!({"i": {"recipientId": recipient, "kind": "CASH", "amount": amount, "idempotencyKey": format!("k-{recipient}")}}),
-        )
-        .await;
-    let id = d["disburse"]["id"].as_str().unwrap().to_string();
-    app.ok(
-        Some(finance),
-        "mutation($ids:[ID!]!){approveDisbursements(ids:$ids){id}}",
-        json!({"ids": [id]}),
-    )
-    .await;
-    app.ok(
-        Some(finance),
-        "mutation($id:ID!,$r:String!,$p:Date!){markPaid(id:$id,bankReference:$r,paidOn:$p){id}}",
-        json!({"id": id, "r": bank_ref, "p": PAID_ON}),
-    )
-    .await;
-    id
-}
-
 async fn world(app: &TestApp) -> World {
     let admin = app.admin().await;
     let root = app.root_org(&admin).await;
@@ -223,8 +192,19 @@ async fn world(app: &TestApp) -> World {
     )
     .await;
     app.advance(&admin, &now, "DISTRIBUTION").await;
-    let d_own = pay(app, &caseworker, &finance, &own_now, "500.00", BANK_REF_OWN).await;
-    let d_other = pay(app, &caseworker, &finance, &other_now, "300.00", BANK_REF_OTHER).await;
+    let d_own = app
+        .pay_cash(&caseworker, &finance, &own_now, "500.00", BANK_REF_OWN, PAID_ON)
+        .await;
+    let d_other = app
+        .pay_cash(
+            &caseworker,
+            &finance,
+            &other_now,
+            "300.00",
+            BANK_REF_OTHER,
+            PAID_ON,
+        )
+        .await;
     app.ok(
         Some(&caseworker),
         "mutation($ids:[ID!]!,$r:String!){markEntered(ids:$ids,provincialRef:$r){id}}",

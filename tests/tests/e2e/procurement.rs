@@ -117,15 +117,6 @@ async fn balance_fen(app: &TestApp, campaign: &str) -> i64 {
         .unwrap()
 }
 
-async fn fund(app: &TestApp, token: &str, campaign: &str, amount: &str) {
-    app.ok(
-        Some(token),
-        "mutation($c:ID!,$a:Decimal!){recordFunding(campaignId:$c,amount:$a,reference:\"富财社〔2025〕3号\",receivedOn:\"2025-01-08\"){id}}",
-        json!({"c": campaign, "a": amount}),
-    )
-    .await;
-}
-
 async fn create_campaign_with_budget(app: &TestApp, token: &str, budget: &str) -> String {
     let d = app
         .ok(
@@ -146,7 +137,7 @@ async fn supplier_contract_deliveries_and_payments() {
         finance,
     } = setup().await;
     let c = app.create_campaign(&admin, "2025 年送温暖").await;
-    fund(&app, &finance, &c, "150000.00").await;
+    app.fund(&finance, &c, "150000.00").await;
     let funded = balance_fen(&app, &c).await;
     assert_eq!(funded, 15_000_000);
 
@@ -430,7 +421,7 @@ async fn a_closed_campaign_takes_no_contracts_deliveries_or_payments() {
     app.add_category(&admin, &c, "HARDSHIP").await;
     let sid = supplier(&app, &finance, GOOD_CODE).await;
     let (kid, lines) = contract(&app, &finance, &c, &sid, json!([line("棉被", 10, "300.00")])).await;
-    fund(&app, &finance, &c, "150000.00").await;
+    app.fund(&finance, &c, "150000.00").await;
     app.advance_through(
         &admin,
         &c,

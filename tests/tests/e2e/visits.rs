@@ -31,12 +31,7 @@ async fn world() -> World {
         recipients.push(app.nominate_person(&cw, &campaign, &root, n).await);
     }
     app.advance(&admin, &campaign, "PROCUREMENT").await;
-    app.ok(
-        Some(&fin),
-        "mutation($c:ID!){recordFunding(campaignId:$c,amount:\"150000.00\",reference:\"富财社〔2025〕1号\",receivedOn:\"2025-01-10\"){id}}",
-        json!({"c": campaign}),
-    )
-    .await;
+    app.fund(&fin, &campaign, "150000.00").await;
     app.advance(&admin, &campaign, "DISTRIBUTION").await;
     World {
         app,
