@@ -18,6 +18,16 @@ pub struct AppState {
     pub answers: Arc<runtime::answers::Answers>,
     pub redis: Option<redis::Client>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// The embedded job runner `serve` starts (none for states made by `state_from`).
+    pub runner: Option<RunnerSetup>,
+}
+
+/// What the embedded job runner is made of: its settings and the SMS provider of the NOTICE
+/// jobs (the `log` provider; tests may hand in their own).
+#[derive(Clone)]
+pub struct RunnerSetup {
+    pub config: domain::runner::RunnerConfig,
+    pub sms: Arc<dyn domain::notices::SmsProvider>,
 }
 
 /// Connects, migrates, bootstraps the first admin and builds the state.
@@ -44,7 +54,15 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         Some(url) => Some(redis::Client::open(url.as_str())?),
         None => None,
     };
-    Ok(state_from(Services::new(db, settings), redis))
+    // Interim, until the apalis relay lands: the API runs the jobs itself, with or without
+    // Redis (`SONGNUAN_JOB_RUNNER=off` leaves them to other replicas).
+    let runner = settings.job_runner.then(|| RunnerSetup {
+        config: domain::runner::RunnerConfig::from_settings(&settings),
+        sms: Arc::new(domain::notices::LogProvider),
+    });
+    let mut state = state_from(Services::new(db, settings), redis);
+    state.runner = runner;
+    Ok(state)
 }
 
 /// The shared state over ready services (tests build one over an instrumented connection).
@@ -58,18 +76,26 @@ pub fn state_from(services: Services, redis: Option<redis::Client>) -> AppState 
         services,
         redis,
         metrics: telemetry::metrics_handle(),
+        runner: None,
     }
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests for at most the
 /// configured grace (`Settings::shutdown_grace`) and returns, whatever is still running: an
-/// orchestrator that sends SIGTERM relies on the process ending.
+/// orchestrator that sends SIGTERM relies on the process ending. The embedded job runner
+/// (`AppState::runner`) runs alongside and stops with the server: the job in hand finishes (or
+/// its lease runs out and another runner takes it), jobs claimed but not started go back.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let grace = state.services.settings.shutdown_grace;
+    let (stop_runner, runner_stopped) = tokio::sync::watch::channel(false);
+    let runner = state.runner.clone().map(|r| {
+        let runner = domain::runner::Runner::new(state.services.clone(), r.config, r.sms);
+        tokio::spawn(runner.run(runner_stopped))
+    });
     let app = http::router(state);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
@@ -87,12 +113,22 @@ pub async fn serve(
         }
         tokio::time::sleep(grace).await;
     };
-    tokio::select! {
-        served = server => served?,
+    let served = tokio::select! {
+        served = server => served,
         () = grace_over => {
             tracing::warn!(grace_secs = grace.as_secs_f64(), "停止等待超时：仍有请求未完成，强制退出");
+            Ok(())
         }
+    };
+    let _ = stop_runner.send(true);
+    if let Some(handle) = runner
+        && tokio::time::timeout(std::time::Duration::from_secs(5), handle)
+            .await
+            .is_err()
+    {
+        tracing::warn!("任务执行器未在 5 秒内停止；其任务将在租约到期后由其他执行器接手");
     }
+    served?;
     Ok(())
 }
 

@@ -6,13 +6,14 @@
 //!
 //! | layer | folder | what |
 //! |---|---|---|
-//! | 6 top | `demo`, `bootstrap` | demo data, first start |
+//! | 7 top | `demo`, `bootstrap` | demo data, first start |
+//! | 6 work | `work/` | background jobs: the runner, the NOTICE job and its SMS providers, jobs list and retry |
 //! | 5 life cycle | `lifecycle` | `advance` with its `stage_guard` (needs money figures), `progress` |
-//! | 4 funds | `funds/` | ledger, budget, disbursements, procurement, visits, figures |
+//! | 4 funds | `funds/` | ledger, budget, disbursements, notices, procurement, visits, figures |
 //! | 3 recipients | `recipients/` | nominate, vet, reveal, import; lists, flags, history |
 //! | 2 campaigns | `plan/` | campaign, categories, stages (`require_stage`), statuses, counters, calendar |
 //! | 1 people | `people/` | access (roles), audit, auth, organizations, users |
-//! | 0 core | `core/` | error, money, identity, crypto, codes, pagination, db, settings, services |
+//! | 0 core | `core/` | error, money, identity, crypto, codes, pagination, db, settings, services, outbox |
 pub mod bootstrap;
 pub mod core;
 pub mod demo;
@@ -21,6 +22,7 @@ pub mod lifecycle;
 pub mod people;
 pub mod plan;
 pub mod recipients;
+pub mod work;
 
 // ---------------------------------------------------------------------------------------------
 // The crate's public face: the paths the api, worker, tests and bench use (`domain::money`,
@@ -28,10 +30,11 @@ pub mod recipients;
 // through these; it uses the layered paths (`crate::core::money`, `crate::lifecycle::advance`),
 // so the layering test can judge every import.
 // ---------------------------------------------------------------------------------------------
-pub use crate::core::{crypto, db, error, identity, money, pagination, settings};
+pub use crate::core::{crypto, db, error, identity, money, outbox, pagination, settings};
 pub use crate::funds::{procurement, visits};
 pub use crate::people::{access, audit, auth, organizations, users};
 pub use crate::plan::{calendar, calendar_store};
+pub use crate::work::{jobs, runner};
 
 /// Campaigns as the API sees them: the plan (`plan::campaign`, `plan::categories`,
 /// `plan::stages`, `plan::counters`) and the life cycle above the money (`lifecycle`).
@@ -41,6 +44,13 @@ pub mod campaigns {
     pub use crate::plan::categories::*;
     pub use crate::plan::counters;
     pub use crate::plan::stages::*;
+}
+
+/// Recipient notices: the rows `markPaid` queues (`funds::notices`) and the NOTICE job that
+/// sends them with its SMS providers (`work::notices`).
+pub mod notices {
+    pub use crate::funds::notices::*;
+    pub use crate::work::notices::*;
 }
 
 pub use crate::core::error::{DomainError, DomainResult};

@@ -18,6 +18,7 @@ pub const DOMAIN_LAYERS: Layers<'static> = &[
     ("recipients", &["recipients"]),
     ("funds", &["funds"]),
     ("life cycle", &["lifecycle"]),
+    ("work", &["work"]),
     ("top", &["demo", "bootstrap", "campaigns"]),
 ];
 

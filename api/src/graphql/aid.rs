@@ -5,12 +5,13 @@
 use super::campaigns::{Campaign, Category};
 use super::context::actor;
 use super::enums::{
-    DisbursementKind, DisbursementStatus, RecipientKind, RecipientStatus, VerificationMethod,
+    DisbursementKind, DisbursementStatus, NoticeChannel, NoticeStatus, RecipientKind, RecipientStatus,
+    VerificationMethod,
 };
 use super::errors::ApiResult;
 use super::loaders::{
-    CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, OrgLoader,
-    RecipientLoader, loader,
+    CampaignLoader, CategoryLoader, DisbursementsOfRecipient, FlagsLoader, HistoryLoader, NoticeLoader,
+    OrgLoader, RecipientLoader, loader,
 };
 use super::organizations::Organization;
 use super::scalars::{Date, Decimal};
@@ -19,7 +20,7 @@ use chrono::{DateTime, Utc};
 use domain::funds::disbursements::{self, DisbursementField};
 use domain::recipients as rules;
 use domain::{DomainError, Money};
-use entities::{disbursement, recipient};
+use entities::{disbursement, notice, recipient};
 
 /// A recipient as answers show it (see `domain::recipients::RecipientView`).
 pub struct Recipient(pub rules::RecipientView);
@@ -211,6 +212,11 @@ impl Disbursement {
         readable(ctx, DisbursementField::NotifiedAt)?;
         Ok(self.0.notified_at)
     }
+    /// The recipient's notice; null until markPaid queued it.
+    async fn notice(&self, ctx: &Context<'_>) -> ApiResult<Option<Notice>> {
+        readable(ctx, DisbursementField::Notice)?;
+        Ok(loader::<NoticeLoader>(ctx).load_one(self.0.id).await?.map(Notice))
+    }
     /// paidOn + the campaign's working days (official calendar).
     async fn entry_deadline(&self, ctx: &Context<'_>) -> ApiResult<Option<Date>> {
         readable(ctx, DisbursementField::EntryDeadline)?;
@@ -228,5 +234,31 @@ impl Disbursement {
     async fn provincial_ref(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
         readable(ctx, DisbursementField::ProvincialRef)?;
         Ok(self.0.provincial_ref.as_deref())
+    }
+}
+
+/// The recipient's notice of a disbursement (reached only through `Disbursement.notice`, whose
+/// read rule it obeys).
+pub struct Notice(pub notice::Model);
+
+#[Object]
+impl Notice {
+    async fn channel(&self) -> NoticeChannel {
+        domain::notices::channel_of(&self.0).into()
+    }
+    async fn status(&self) -> NoticeStatus {
+        domain::notices::status_of(&self.0).into()
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
     }
 }

@@ -97,6 +97,31 @@ pub enum DayKind {
     Workday,
 }
 
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "NoticeChannel", remote = "domain::notices::NoticeChannel")]
+pub enum NoticeChannel {
+    Sms,
+    Letter,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "NoticeStatus", remote = "domain::notices::NoticeStatus")]
+pub enum NoticeStatus {
+    Pending,
+    Sent,
+    Delivered,
+    Failed,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "JobStatus", remote = "domain::outbox::JobStatus")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +154,8 @@ mod tests {
         same_codes::<DisbursementKind, _>(domain::funds::disbursements::DKind::ALL, |k| k.as_str());
         same_codes::<DisbursementStatus, _>(domain::funds::disbursements::DStatus::ALL, |k| k.as_str());
         same_codes::<DayKind, _>(domain::calendar::DayKind::ALL, |k| k.as_str());
+        same_codes::<NoticeChannel, _>(domain::notices::NoticeChannel::ALL, |k| k.as_str());
+        same_codes::<NoticeStatus, _>(domain::notices::NoticeStatus::ALL, |k| k.as_str());
+        same_codes::<JobStatus, _>(domain::outbox::JobStatus::ALL, |k| k.as_str());
     }
 }

@@ -3,7 +3,7 @@
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use domain::{DomainError, Scope, Services};
-use entities::{campaign, category, disbursement, organization, recipient, user};
+use entities::{campaign, category, disbursement, notice, organization, recipient, user};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -109,6 +109,10 @@ loader!(CategoryLoader, category::Model, |s, keys| {
 });
 loader!(DisbursementsOfRecipient, Vec<disbursement::Model>, |s, keys| {
     with_defaults(keys, domain::funds::of_recipients(s, keys))
+});
+
+loader!(NoticeLoader, notice::Model, |s, keys| {
+    domain::notices::by_disbursement(&s.db, keys)
 });
 
 loader!(FiguresLoader, domain::funds::MoneyFigures, |s, keys| {
@@ -266,6 +270,7 @@ per_request! {
     flags: FlagsLoader(),
     history: HistoryLoader(scope),
     figures: FiguresLoader(),
+    notices: NoticeLoader(),
 }
 
 pub fn attach(req: async_graphql::Request, services: &Services, scope: &Scope) -> async_graphql::Request {

@@ -1,5 +1,5 @@
 //! The GraphQL schema: one module per domain area (auth, organizations, users, campaigns,
-//! recipients, funds, procurement, calendar, visits, audit), merged into the roots by `schema`;
+//! recipients, funds, procurement, calendar, visits, audit, jobs), merged into the roots by `schema`;
 //! `context` is what every resolver reads from its request. Parsing, limits, kept answers and
 //! metrics around the schema are the request runtime (the `runtime` module beside `http`).
 pub mod aid;
@@ -11,6 +11,7 @@ pub mod context;
 pub mod enums;
 pub mod errors;
 pub mod funds;
+pub mod jobs;
 pub mod loaders;
 pub mod organizations;
 pub mod procurement;

@@ -1,6 +1,8 @@
 //! The schema root: the Query and Mutation of every domain area merged, the request limits,
 //! and the SDL committed as `schema.graphql`.
-use super::{audit, auth, calendar, campaigns, funds, organizations, procurement, recipients, users, visits};
+use super::{
+    audit, auth, calendar, campaigns, funds, jobs, organizations, procurement, recipients, users, visits,
+};
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use domain::Services;
 
@@ -17,6 +19,7 @@ pub struct QueryRoot(
     calendar::CalendarQuery,
     visits::VisitQuery,
     audit::AuditQuery,
+    jobs::JobQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -31,6 +34,7 @@ pub struct MutationRoot(
     procurement::ProcurementMutation,
     calendar::CalendarMutation,
     visits::VisitMutation,
+    jobs::JobMutation,
 );
 
 pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -82,6 +82,13 @@ pub struct Settings {
     /// Most one person (by ID number) may receive across the campaigns of one year; off when
     /// unset (`SONGNUAN_ANNUAL_CAP`, e.g. "2000.00").
     pub annual_cap: Option<crate::core::money::Money>,
+    /// Whether this process runs the background jobs (`SONGNUAN_JOB_RUNNER`, default on).
+    pub job_runner: bool,
+    /// How often an idle job runner looks for due jobs (`SONGNUAN_JOB_POLL_MS`, default 200).
+    pub job_poll: Duration,
+    /// A failed job's first retry delay, doubled at each further attempt
+    /// (`SONGNUAN_JOB_BACKOFF_MS`, default 1000).
+    pub job_backoff_base: Duration,
 }
 
 /// Login-attempt limits per fixed window, per username and per client address: every attempt
@@ -152,6 +159,11 @@ impl Settings {
             Some("1") | Some("true") => true,
             Some(_) => return Err(err("SONGNUAN_TRUST_FORWARDED_FOR", "应为 true 或 false")),
         };
+        let job_runner = match get("SONGNUAN_JOB_RUNNER").as_deref() {
+            None | Some("on") | Some("1") | Some("true") => true,
+            Some("off") | Some("0") | Some("false") => false,
+            Some(_) => return Err(err("SONGNUAN_JOB_RUNNER", "应为 on 或 off")),
+        };
         Ok(Settings {
             database_url,
             redis_url,
@@ -187,6 +199,15 @@ impl Settings {
                         .map_err(|_| err("SONGNUAN_ANNUAL_CAP", "应为金额，例如 2000.00"))?,
                 ),
             },
+            job_runner,
+            job_poll: Duration::from_millis(parse_num(&get, "SONGNUAN_JOB_POLL_MS", 200u64, 10, 60_000)?),
+            job_backoff_base: Duration::from_millis(parse_num(
+                &get,
+                "SONGNUAN_JOB_BACKOFF_MS",
+                1000u64,
+                1,
+                3_600_000,
+            )?),
         })
     }
 

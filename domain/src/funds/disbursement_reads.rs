@@ -27,13 +27,14 @@ pub enum DisbursementField {
     BankReference,
     ConfirmedOn,
     NotifiedAt,
+    Notice,
     EntryDeadline,
     EnteredAt,
     ProvincialRef,
 }
 
 impl DisbursementField {
-    pub const ALL: [DisbursementField; 14] = [
+    pub const ALL: [DisbursementField; 15] = [
         DisbursementField::Id,
         DisbursementField::Recipient,
         DisbursementField::Kind,
@@ -45,6 +46,7 @@ impl DisbursementField {
         DisbursementField::BankReference,
         DisbursementField::ConfirmedOn,
         DisbursementField::NotifiedAt,
+        DisbursementField::Notice,
         DisbursementField::EntryDeadline,
         DisbursementField::EnteredAt,
         DisbursementField::ProvincialRef,
@@ -64,9 +66,9 @@ impl DisbursementField {
             Id | Recipient | Kind | Amount | Status | PaidOn | EntryDeadlineProvisional => {
                 Permission::ReadHelpReceived
             }
-            Items | BankReference | ConfirmedOn | NotifiedAt | EntryDeadline | EnteredAt | ProvincialRef => {
-                Permission::ReadPaymentDetails
-            }
+            // The notice (its channel, status and trail) goes with `notifiedAt`.
+            Items | BankReference | ConfirmedOn | NotifiedAt | Notice | EntryDeadline | EnteredAt
+            | ProvincialRef => Permission::ReadPaymentDetails,
         }
     }
 }
@@ -167,7 +169,14 @@ mod tests {
         for f in [Id, Recipient, Kind, Amount, Status, PaidOn] {
             assert!(may_read(&grassroots, f).is_ok(), "{f:?}");
         }
-        for f in [BankReference, ProvincialRef, EnteredAt, EntryDeadline, NotifiedAt] {
+        for f in [
+            BankReference,
+            ProvincialRef,
+            EnteredAt,
+            EntryDeadline,
+            NotifiedAt,
+            Notice,
+        ] {
             assert_eq!(may_read(&grassroots, f).unwrap_err().code(), "FORBIDDEN", "{f:?}");
         }
         // Whoever reads the money lists reads every field; a second role widens, never narrows.

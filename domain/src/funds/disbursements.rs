@@ -4,10 +4,11 @@
 //! `markEntered` records entry into the provincial platform.
 use crate::core::error::{DomainError, DomainResult, on_unique};
 use crate::core::money::Money;
+use crate::core::outbox;
 use crate::core::services::Services;
 pub use crate::funds::disbursement_reads::{DisbursementField, DisbursementFilter, list, may_read};
 use crate::funds::procurement::contracts as procurement;
-use crate::funds::{budget, ledger};
+use crate::funds::{budget, ledger, notices};
 use crate::people::access::{Actor, Permission};
 use crate::people::audit::{Audited, Change};
 use crate::plan::campaign as campaigns;
@@ -400,7 +401,12 @@ pub async fn mark_paid(
         )
         .await?;
     }
+    // The recipient's notice and its job, committed with the payment or not at all.
+    let recipient =
+        crate::core::db::find::<recipient::Entity, _>(change.txn(), after.recipient_id, "慰问对象").await?;
+    notices::queue(&mut change, &after, &recipient).await?;
     change.commit().await?;
+    outbox::wake();
     Ok(after)
 }
 

@@ -7,6 +7,7 @@ pub mod disbursement_reads;
 pub mod disbursements;
 pub mod figures;
 pub mod ledger;
+pub mod notices;
 pub mod procurement;
 pub mod visits;
 

@@ -89,10 +89,13 @@ pub enum Permission {
     SetVisitLimits,
     // Audit
     ReadAuditLog,
+    // Background jobs (`jobs`, `retryJob`)
+    ReadJobs,
+    ManageJobs,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 29] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadUsers,
@@ -120,6 +123,8 @@ impl Permission {
         Permission::RecordVisits,
         Permission::SetVisitLimits,
         Permission::ReadAuditLog,
+        Permission::ReadJobs,
+        Permission::ManageJobs,
     ];
 
     /// The role matrix. ADMIN may do everything; the rest is listed per permission.
@@ -139,7 +144,7 @@ impl Permission {
             VetRecipients => matches!(role, Caseworker),
             // Those who pay or vet need the clear values; every reveal is audited.
             RevealPersonalData => matches!(role, Caseworker | Finance),
-            ReadUsers | ReadAuditLog => matches!(role, Auditor),
+            ReadUsers | ReadAuditLog | ReadJobs => matches!(role, Auditor),
             // Money, procurement, visits: everyone but GRASSROOTS reads (INTEGRATION for entry).
             // A disbursement reached through a recipient (`Recipient.disbursements`) obeys the
             // same split field by field (`funds::disbursements::DisbursementField`): GRASSROOTS
@@ -156,7 +161,7 @@ impl Permission {
             // The provincial platform confirms entry through its API token.
             MarkEntered => matches!(role, Caseworker | Integration),
             ManageOrganizations | ManageUsers | ManageApiTokens | ManageCampaigns | AdvanceCampaign
-            | ManageCalendar | SetVisitLimits => false,
+            | ManageCalendar | SetVisitLimits | ManageJobs => false,
         }
     }
 }

@@ -19,3 +19,4 @@ mod recipients;
 mod roles;
 mod schema;
 mod visits;
+mod worker;

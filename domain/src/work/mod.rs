@@ -1,0 +1,7 @@
+//! The work layer: the background jobs above the money and the life cycle — the runner that
+//! claims and runs the outbox's jobs (`runner`), the NOTICE job with its SMS providers
+//! (`notices`), and what operators see of the jobs (`jobs`: list, retry). The outbox's writer
+//! (`core::outbox`) and the notice rows (`funds::notices`) sit lower, so `markPaid` can queue.
+pub mod jobs;
+pub mod notices;
+pub mod runner;
