@@ -1,5 +1,6 @@
 //! Logs never carry personal data: everything the server logs (at every level) during
-//! nominations, an import with bad rows and a reveal is captured and searched.
+//! nominations, an import with bad rows, a reveal and a paid disbursement's SMS notice (sent
+//! by the embedded job runner) is captured and searched.
 use serde_json::json;
 use songnuan_tests::{TestApp, id_number};
 use std::io::Write;
@@ -67,6 +68,28 @@ async fn no_personal_data_in_logs() {
         json!({"id": rid}),
     )
     .await;
+    // Paid: the notice job decrypts the phone and sends it (log provider) with the mask only.
+    let caseworker = app.user_token(&admin, "helpcentre", &["CASEWORKER"], &root).await;
+    let finance = app.user_token(&admin, "finance", &["FINANCE"], &root).await;
+    app.ok(
+        Some(&caseworker),
+        "mutation($id:ID!){verifyRecipient(id:$id,method:HOME_VISIT){id}}",
+        json!({"id": rid}),
+    )
+    .await;
+    app.advance(&admin, &c, "PROCUREMENT").await;
+    app.fund(&finance, &c, "150000.00").await;
+    app.advance(&admin, &c, "DISTRIBUTION").await;
+    app.pay_cash(&caseworker, &finance, &rid, "500.00", "BANK-1", "2025-01-20")
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !String::from_utf8_lossy(&capture.0.lock().unwrap()).contains("139****5678") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notice was not sent in time"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(

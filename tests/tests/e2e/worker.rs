@@ -397,3 +397,99 @@ async fn grassroots_reads_no_notice_of_its_nominees() {
     assert_eq!(ns[0]["notice"]["status"], "PENDING");
     assert_eq!(ns[0]["notice"]["attempts"], 0);
 }
+
+/// An SMS provider for tests: refuses the first attempt of every out-id, then accepts and
+/// remembers what it was asked to send.
+#[derive(Default)]
+struct Recording {
+    calls: std::sync::Mutex<Vec<(String, String, String)>>,
+    accepted: std::sync::Mutex<Vec<String>>,
+}
+
+impl domain::notices::SmsProvider for Recording {
+    fn send<'a>(
+        &'a self,
+        sms: &'a domain::notices::Sms,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let mut calls = self.calls.lock().unwrap();
+            let first = !calls.iter().any(|(o, _, _)| *o == sms.out_id);
+            calls.push((sms.out_id.clone(), sms.phone.clone(), sms.amount.clone()));
+            if first {
+                return Err("网关超时（测试）".into());
+            }
+            self.accepted.lock().unwrap().push(sms.out_id.clone());
+            Ok(())
+        })
+    }
+}
+
+fn runner(app: &TestApp, name: &str, sms: std::sync::Arc<Recording>) -> domain::runner::Runner {
+    let services = domain::Services::new(app.db.clone(), std::sync::Arc::new(app.settings.clone()));
+    let config = domain::runner::RunnerConfig {
+        name: name.into(),
+        poll: Duration::from_millis(20),
+        lease: Duration::from_secs(60),
+        backoff_base: Duration::from_millis(5),
+        backoff_cap: Duration::from_millis(50),
+        batch: 3,
+    };
+    domain::runner::Runner::new(services, config, sms)
+}
+
+#[tokio::test]
+async fn two_runners_with_a_failing_provider_send_every_notice_exactly_once() {
+    let app = TestApp::spawn_with(&[("SONGNUAN_JOB_RUNNER", "off")]).await;
+    const N: usize = 10;
+    let p = paid(&app, N as u32, true).await;
+    let sms = std::sync::Arc::new(Recording::default());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let a = tokio::spawn(runner(&app, "a", sms.clone()).run(stopped.clone()));
+    let b = tokio::spawn(runner(&app, "b", sms.clone()).run(stopped.clone()));
+    let all_sent = eventually(Duration::from_secs(30), || async {
+        let ns = notices(&app, &p.finance, &p.campaign).await;
+        ns.iter().all(|n| n["notice"]["status"] == "SENT")
+    })
+    .await;
+    stop.send(true).unwrap();
+    a.await.unwrap();
+    b.await.unwrap();
+    assert!(all_sent, "{:?}", notices(&app, &p.finance, &p.campaign).await);
+    for n in notices(&app, &p.finance, &p.campaign).await {
+        assert_eq!(n["notice"]["attempts"], 2, "{n}");
+        assert!(n["notice"]["lastError"].is_null(), "{n}");
+        assert!(n["notifiedAt"].is_string());
+    }
+    let accepted = sms.accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), N, "{accepted:?}");
+    assert_eq!(
+        accepted.iter().collect::<HashSet<_>>().len(),
+        N,
+        "a notice sent twice"
+    );
+    // The clear number reached the provider (decrypted in the job), with the amount.
+    for (_, phone, amount) in sms.calls.lock().unwrap().iter() {
+        assert!(phone.starts_with("1390000") && phone.len() == 11, "{phone}");
+        assert_eq!(amount, "500.00");
+    }
+    let done = jobs(&app, &p.admin, Some("DONE")).await;
+    assert_eq!(done.len(), N);
+    assert!(
+        done.iter()
+            .all(|j| j["attempts"] == 2 && j["lastError"].is_null())
+    );
+    // The jobs run again (a relay's duplicate, a lost lease): the notices are SENT, nothing is
+    // sent again.
+    app.exec("UPDATE jobs SET status = 'QUEUED', attempts = 0").await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let c = tokio::spawn(runner(&app, "c", sms.clone()).run(stopped));
+    let rerun = eventually(Duration::from_secs(30), || async {
+        jobs(&app, &p.admin, Some("DONE")).await.len() == N
+    })
+    .await;
+    stop.send(true).unwrap();
+    c.await.unwrap();
+    assert!(rerun);
+    assert_eq!(sms.accepted.lock().unwrap().len(), N);
+    assert_eq!(sms.calls.lock().unwrap().len(), 2 * N);
+}
