@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use http_body_util::BodyExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
@@ -28,11 +28,16 @@ pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
 pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphiql/{file}", get(graphiql_asset))
         .route("/health", get(health))
-        .route("/ready", get(ready))
+        .route("/ready", get(ready));
+    // The SMS receipt hook exists only when its secret is configured.
+    if state.services.settings.sms.receipt_secret.is_some() {
+        routes = routes.route(SMS_RECEIPT_PATH, post(sms_receipt));
+    }
+    routes
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn(limit_body))
@@ -243,6 +248,53 @@ impl IntoResponse for BadRequest {
         };
         tracing::debug!(error = %self.0, "request body refused");
         refuse(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+pub const SMS_RECEIPT_PATH: &str = "/hooks/sms-receipt";
+/// The header carrying `SONGNUAN_SMS_RECEIPT_SECRET` on a receipt push.
+pub const SMS_RECEIPT_SECRET_HEADER: &str = "x-sms-receipt-secret";
+/// A receipt push is at most this large (and `receipts::MAX_RECEIPTS` long).
+pub const SMS_RECEIPT_LIMIT: usize = 256 * 1024;
+
+/// `POST /hooks/sms-receipt`: the SMS provider's delivery reports (`domain::notices::receipts`).
+/// Refused with 401 without the shared secret (compared in constant time); answers
+/// `{"code":0}` as the providers expect, with what the push did.
+async fn sms_receipt(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    use domain::notices::receipts;
+    let Some(expected) = state.services.settings.sms.receipt_secret.as_deref() else {
+        return no_route().await;
+    };
+    let given = headers
+        .get(SMS_RECEIPT_SECRET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !receipts::secret_matches(given, expected) {
+        return refuse_with(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "回执密钥缺失或错误");
+    }
+    if body.len() > SMS_RECEIPT_LIMIT {
+        return too_large();
+    }
+    let list: Vec<receipts::Receipt> = match serde_json::from_slice(&body) {
+        Ok(l) => l,
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "回执应为 JSON 数组"),
+    };
+    if list.len() > receipts::MAX_RECEIPTS {
+        return too_large();
+    }
+    match receipts::apply(&state.services, &list).await {
+        Ok(done) => axum::Json(json!({
+            "code": 0,
+            "msg": "成功",
+            "applied": done.applied,
+            "unchanged": done.unchanged,
+            "unknown": done.unknown,
+        }))
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "短信回执处理失败");
+            refuse_with(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "内部错误")
+        }
     }
 }
 

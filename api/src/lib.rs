@@ -54,11 +54,14 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         Some(url) => Some(redis::Client::open(url.as_str())?),
         None => None,
     };
+    // The SMS provider of the NOTICE jobs, chosen once (`SONGNUAN_SMS_PROVIDER`).
+    let sms = domain::notices::provider_from_settings(&settings.sms)
+        .map_err(|e| anyhow::anyhow!("短信通道无法创建: {e}"))?;
     // Interim, until the apalis relay lands: the API runs the jobs itself, with or without
     // Redis (`SONGNUAN_JOB_RUNNER=off` leaves them to other replicas).
     let runner = settings.job_runner.then(|| RunnerSetup {
         config: domain::runner::RunnerConfig::from_settings(&settings),
-        sms: Arc::new(domain::notices::LogProvider),
+        sms,
     });
     let mut state = state_from(Services::new(db, settings), redis);
     state.runner = runner;

@@ -51,6 +51,8 @@ pub mod campaigns {
 pub mod notices {
     pub use crate::funds::notices::*;
     pub use crate::work::notices::*;
+    pub use crate::work::receipts;
+    pub use crate::work::sms_http::{HttpProvider, provider_from_settings, template_param};
 }
 
 pub use crate::core::error::{DomainError, DomainResult};

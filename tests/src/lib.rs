@@ -2,6 +2,7 @@
 //! database per test — an SQLite file by default, or a new PostgreSQL database when
 //! `SONGNUAN_TEST_DATABASE_URL` names a server (`.ci/run` runs the suite both ways). With
 //! `SONGNUAN_TEST_REDIS_URL` the queue is Redis.
+pub mod fake_sms;
 pub mod layers;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};

@@ -89,6 +89,89 @@ pub struct Settings {
     /// A failed job's first retry delay, doubled at each further attempt
     /// (`SONGNUAN_JOB_BACKOFF_MS`, default 1000).
     pub job_backoff_base: Duration,
+    /// The SMS provider of the NOTICE jobs, the receipt hook's secret, the per-number limit.
+    pub sms: SmsSettings,
+}
+
+/// Which SMS provider sends the NOTICE jobs (`SONGNUAN_SMS_PROVIDER`, default `log`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmsProviderKind {
+    /// Writes the masked notice to the log, sends nothing.
+    Log,
+    /// An Aliyun-SendSms-like JSON API (`work::sms_http`).
+    Http {
+        /// Base address: `<url>/sms/send` and `<url>/sms/query` (`SONGNUAN_SMS_URL`).
+        url: String,
+        /// Sent as `Authorization: Bearer <key>` (`SONGNUAN_SMS_KEY`).
+        key: String,
+        /// Sign name (签名, `SONGNUAN_SMS_SIGN`) and template code (`SONGNUAN_SMS_TEMPLATE`).
+        sign: String,
+        template: String,
+    },
+}
+
+/// SMS settings. `Debug` hides the key and the receipt secret.
+#[derive(Clone)]
+pub struct SmsSettings {
+    pub provider: SmsProviderKind,
+    /// Each provider call's timeout (`SONGNUAN_SMS_TIMEOUT_MS`, default 5000).
+    pub timeout: Duration,
+    /// Most notices one phone number gets per day (Asia/Shanghai), across runners
+    /// (`SONGNUAN_SMS_PER_NUMBER_DAILY`, default 10).
+    pub per_number_daily: u32,
+    /// The shared secret of `POST /hooks/sms-receipt`; the hook does not exist when unset
+    /// (`SONGNUAN_SMS_RECEIPT_SECRET`, at least 16 characters).
+    pub receipt_secret: Option<String>,
+}
+
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let provider = match &self.provider {
+            SmsProviderKind::Log => "log".to_string(),
+            SmsProviderKind::Http { url, .. } => format!("http {url}"),
+        };
+        f.debug_struct("SmsSettings")
+            .field("provider", &provider)
+            .field("timeout", &self.timeout)
+            .field("per_number_daily", &self.per_number_daily)
+            .field(
+                "receipt_secret",
+                &self.receipt_secret.as_ref().map(|_| "**redacted**"),
+            )
+            .finish()
+    }
+}
+
+fn sms_settings(get: &impl Fn(&str) -> Option<String>) -> Result<SmsSettings, SettingsError> {
+    let provider = match get("SONGNUAN_SMS_PROVIDER").as_deref() {
+        None | Some("log") => SmsProviderKind::Log,
+        Some("http") => {
+            let need = |name: &'static str| {
+                get(name).ok_or_else(|| err(name, "SONGNUAN_SMS_PROVIDER=http 时必须设置"))
+            };
+            let url = need("SONGNUAN_SMS_URL")?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(err("SONGNUAN_SMS_URL", "必须以 http:// 或 https:// 开头"));
+            }
+            SmsProviderKind::Http {
+                url: url.trim_end_matches('/').to_string(),
+                key: need("SONGNUAN_SMS_KEY")?,
+                sign: need("SONGNUAN_SMS_SIGN")?,
+                template: need("SONGNUAN_SMS_TEMPLATE")?,
+            }
+        }
+        Some(_) => return Err(err("SONGNUAN_SMS_PROVIDER", "应为 log 或 http")),
+    };
+    let receipt_secret = get("SONGNUAN_SMS_RECEIPT_SECRET");
+    if receipt_secret.as_ref().is_some_and(|s| s.chars().count() < 16) {
+        return Err(err("SONGNUAN_SMS_RECEIPT_SECRET", "至少需要 16 个字符"));
+    }
+    Ok(SmsSettings {
+        provider,
+        timeout: Duration::from_millis(parse_num(get, "SONGNUAN_SMS_TIMEOUT_MS", 5000u64, 50, 120_000)?),
+        per_number_daily: parse_num(get, "SONGNUAN_SMS_PER_NUMBER_DAILY", 10u32, 1, 10_000)?,
+        receipt_secret,
+    })
 }
 
 /// Login-attempt limits per fixed window, per username and per client address: every attempt
@@ -200,6 +283,7 @@ impl Settings {
                 ),
             },
             job_runner,
+            sms: sms_settings(&get)?,
             job_poll: Duration::from_millis(parse_num(&get, "SONGNUAN_JOB_POLL_MS", 200u64, 10, 60_000)?),
             job_backoff_base: Duration::from_millis(parse_num(
                 &get,
@@ -319,6 +403,34 @@ mod tests {
             with(&[("SONGNUAN_ADMIN_PASSWORD", "123")]).unwrap_err().name,
             "SONGNUAN_ADMIN_PASSWORD"
         );
+    }
+
+    #[test]
+    fn sms_settings_default_to_log_and_refuse_an_incomplete_http_provider() {
+        let s = with(&[]).unwrap();
+        assert_eq!(s.sms.provider, SmsProviderKind::Log);
+        assert_eq!(s.sms.per_number_daily, 10);
+        assert!(s.sms.receipt_secret.is_none());
+        let e = with(&[("SONGNUAN_SMS_PROVIDER", "http")]).unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_SMS_URL");
+        let e = with(&[("SONGNUAN_SMS_PROVIDER", "carrier-pigeon")]).unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_SMS_PROVIDER");
+        let e = with(&[("SONGNUAN_SMS_RECEIPT_SECRET", "short")]).unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_SMS_RECEIPT_SECRET");
+        let e = with(&[("SONGNUAN_SMS_PER_NUMBER_DAILY", "0")]).unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_SMS_PER_NUMBER_DAILY");
+        let s = with(&[
+            ("SONGNUAN_SMS_PROVIDER", "http"),
+            ("SONGNUAN_SMS_URL", "http://127.0.0.1:9/"),
+            ("SONGNUAN_SMS_KEY", "the-access-key"),
+            ("SONGNUAN_SMS_SIGN", "送暖"),
+            ("SONGNUAN_SMS_TEMPLATE", "SMS_1"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(s.sms.provider, SmsProviderKind::Http { ref url, .. } if url == "http://127.0.0.1:9")
+        );
+        assert!(!format!("{:?}", s.sms).contains("the-access-key"));
     }
 
     #[test]

@@ -4,4 +4,6 @@
 //! (`core::outbox`) and the notice rows (`funds::notices`) sit lower, so `markPaid` can queue.
 pub mod jobs;
 pub mod notices;
+pub mod receipts;
 pub mod runner;
+pub mod sms_http;

@@ -206,7 +206,10 @@ impl Runner {
                 .await;
         }
         let outcome = match j.kind.as_str() {
-            kinds::NOTICE => notices::send(&self.services, self.sms.as_ref(), &j).await,
+            kinds::NOTICE => match notices::send(&self.services, self.sms.as_ref(), &j).await {
+                Ok(notices::Outcome::Later(at, reason)) => return self.defer(&j, at, reason).await,
+                other => other.map(|_| ()),
+            },
             other => Err(DomainError::internal(anyhow::anyhow!("未知的任务类型 {other}"))),
         };
         match outcome {
@@ -266,6 +269,29 @@ impl Runner {
             q = q.col_expr(job::Column::RunAt, Expr::value(at));
         }
         q.filter(job::Column::Id.eq(j.id))
+            .filter(job::Column::Status.eq(JobStatus::Running.as_str()))
+            .filter(job::Column::LockedBy.eq(self.config.name.as_str()))
+            .exec(&self.services.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Puts a job back for later without counting the attempt (e.g. the number's daily SMS
+    /// limit): it is not failing, it must wait.
+    async fn defer(&self, j: &job::Model, at: DateTime<Utc>, reason: String) -> DomainResult<()> {
+        tracing::info!(run_at = %at, reason = %reason, "任务推迟");
+        job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
+            .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).sub(1))
+            .col_expr(job::Column::LastError, Expr::value(reason))
+            .col_expr(job::Column::RunAt, Expr::value(at))
+            .col_expr(job::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(
+                job::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(job::Column::UpdatedAt, Expr::value(Utc::now().trunc_subsecs(6)))
+            .filter(job::Column::Id.eq(j.id))
             .filter(job::Column::Status.eq(JobStatus::Running.as_str()))
             .filter(job::Column::LockedBy.eq(self.config.name.as_str()))
             .exec(&self.services.db)

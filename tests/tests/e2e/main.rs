@@ -18,5 +18,6 @@ mod queries;
 mod recipients;
 mod roles;
 mod schema;
+mod sms;
 mod visits;
 mod worker;

@@ -7,16 +7,21 @@ use songnuan_tests::{TestApp, code, id_number};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-struct Paid {
-    admin: String,
-    finance: String,
-    campaign: String,
-    disbursements: Vec<String>,
+pub(crate) struct Paid {
+    pub admin: String,
+    pub finance: String,
+    pub campaign: String,
+    pub disbursements: Vec<String>,
 }
 
 /// A DISTRIBUTION campaign with `people` verified persons (with a phone when `phones`), each
 /// paid 500.00 (planned by a caseworker, approved and paid by finance).
 async fn paid(app: &TestApp, people: u32, phones: bool) -> Paid {
+    paid_with(app, people, |n| phones.then(|| format!("1390000{n:04}"))).await
+}
+
+/// `paid`, with each person's phone (or none) given by `phone`.
+pub(crate) async fn paid_with(app: &TestApp, people: u32, phone: impl Fn(u32) -> Option<String>) -> Paid {
     let admin = app.admin().await;
     let root = app.root_org(&admin).await;
     let caseworker = app.user_token(&admin, "helpcentre", &["CASEWORKER"], &root).await;
@@ -33,8 +38,8 @@ async fn paid(app: &TestApp, people: u32, phones: bool) -> Paid {
     for n in 0..people {
         let mut input = json!({"campaignId": campaign, "categoryCode": "HARDSHIP", "kind": "PERSON",
             "name": format!("职工{n}"), "idNumber": id_number(n), "nominatedById": root});
-        if phones {
-            input["phone"] = json!(format!("1390000{:04}", n));
+        if let Some(p) = phone(n) {
+            input["phone"] = json!(p);
         }
         let id = app
             .ok(
@@ -79,9 +84,9 @@ async fn paid(app: &TestApp, people: u32, phones: bool) -> Paid {
     }
 }
 
-const NOTICES: &str = "query($c:ID!){disbursements(campaignId:$c,first:200){edges{node{id notifiedAt notice{channel status attempts lastError sentAt deliveredAt}}}}}";
+pub(crate) const NOTICES: &str = "query($c:ID!){disbursements(campaignId:$c,first:200){edges{node{id notifiedAt notice{channel status attempts lastError sentAt deliveredAt}}}}}";
 
-async fn notices(app: &TestApp, token: &str, campaign: &str) -> Vec<Value> {
+pub(crate) async fn notices(app: &TestApp, token: &str, campaign: &str) -> Vec<Value> {
     app.ok(Some(token), NOTICES, json!({"c": campaign})).await["disbursements"]["edges"]
         .as_array()
         .unwrap()
@@ -92,7 +97,7 @@ async fn notices(app: &TestApp, token: &str, campaign: &str) -> Vec<Value> {
 
 const JOBS: &str = "query($k:String,$s:JobStatus){jobs(kind:$k,status:$s,first:200){totalCount edges{node{id kind status attempts maxAttempts lastError target createdAt updatedAt}}}}";
 
-async fn jobs(app: &TestApp, token: &str, status: Option<&str>) -> Vec<Value> {
+pub(crate) async fn jobs(app: &TestApp, token: &str, status: Option<&str>) -> Vec<Value> {
     app.ok(Some(token), JOBS, json!({"s": status})).await["jobs"]["edges"]
         .as_array()
         .unwrap()
@@ -102,7 +107,7 @@ async fn jobs(app: &TestApp, token: &str, status: Option<&str>) -> Vec<Value> {
 }
 
 /// Polls `check` until it holds or `within` passes.
-async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -421,6 +426,13 @@ impl domain::notices::SmsProvider for Recording {
             self.accepted.lock().unwrap().push(sms.out_id.clone());
             Ok(())
         })
+    }
+
+    fn query<'a>(
+        &'a self,
+        sms: &'a domain::notices::Sms,
+    ) -> futures::future::BoxFuture<'a, Result<bool, String>> {
+        Box::pin(async move { Ok(self.accepted.lock().unwrap().contains(&sms.out_id)) })
     }
 }
 
