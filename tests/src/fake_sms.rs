@@ -62,6 +62,11 @@ pub struct FakeSms {
 impl FakeSms {
     /// Starts the fake on 127.0.0.1 (a free port), accepting everything.
     pub async fn start() -> FakeSms {
+        FakeSms::start_on("127.0.0.1:0").await
+    }
+
+    /// Starts the fake on `addr` (e.g. "127.0.0.1:9400" for a local run), accepting everything.
+    pub async fn start_on(addr: &str) -> FakeSms {
         let inner = Arc::new(Inner {
             sends: Mutex::new(Vec::new()),
             queries: AtomicU64::new(0),
@@ -73,9 +78,7 @@ impl FakeSms {
             .route("/sms/send", post(send))
             .route("/sms/query", post(query))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake sms");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind fake sms");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
