@@ -2,7 +2,8 @@
 //! shape `domain::notices::HttpProvider` speaks (Aliyun `SendSms` / `QuerySendDetails`-like
 //! JSON on `/sms/send` and `/sms/query`). It records every send (out-id, phone, template
 //! parameters), answers queries from what it recorded, and on command refuses, answers slowly,
-//! or records a send and then sleeps past the client's timeout ("accepted, answer lost").
+//! records a send and then sleeps past the client's timeout ("accepted, answer lost"), or fails
+//! its queries.
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +46,8 @@ type Rule = Box<dyn Fn(&str, u64) -> Behaviour + Send + Sync>;
 struct Inner {
     sends: Mutex<Vec<SentSms>>,
     queries: AtomicU64,
+    /// When set, `/sms/query` answers HTTP 503 (the provider cannot say).
+    queries_fail: AtomicBool,
     /// Send requests that reached the fake, recorded or not.
     requests: AtomicU64,
     /// Send requests per out-id so far.
@@ -70,6 +73,7 @@ impl FakeSms {
         let inner = Arc::new(Inner {
             sends: Mutex::new(Vec::new()),
             queries: AtomicU64::new(0),
+            queries_fail: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             per_out_id: Mutex::new(HashMap::new()),
             rule: Mutex::new(Box::new(|_, _| Behaviour::Accept)),
@@ -92,6 +96,11 @@ impl FakeSms {
     /// From now on, `rule(out_id, earlier send requests of it)` decides each send.
     pub fn set_rule(&self, rule: impl Fn(&str, u64) -> Behaviour + Send + Sync + 'static) {
         *self.inner.rule.lock().unwrap() = Box::new(rule);
+    }
+
+    /// Makes `/sms/query` fail (HTTP 503) or answer again.
+    pub fn fail_queries(&self, fail: bool) {
+        self.inner.queries_fail.store(fail, Ordering::SeqCst);
     }
 
     /// The settings that make the API use this fake (`SONGNUAN_SMS_*`).
@@ -182,6 +191,9 @@ async fn send(State(inner): State<Arc<Inner>>, headers: HeaderMap, Json(body): J
 
 async fn query(State(inner): State<Arc<Inner>>, Json(body): Json<Value>) -> Response {
     inner.queries.fetch_add(1, Ordering::SeqCst);
+    if inner.queries_fail.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+    }
     let out_id = text(&body, "OutId");
     let details: Vec<Value> = inner
         .sends

@@ -307,3 +307,46 @@ async fn the_daily_limit_per_number_defers_the_extra_notices() {
     assert_eq!(fake.send_requests(), 4);
     assert!(fake.duplicates().is_empty());
 }
+
+#[tokio::test]
+async fn a_lost_answer_the_provider_cannot_be_asked_about_is_never_resent_blind() {
+    let fake = FakeSms::start().await;
+    // Every first send is recorded and its answer lost; the queries fail.
+    fake.set_rule(|_, earlier| {
+        if earlier == 0 {
+            Behaviour::RecordThenStall(Duration::from_millis(1000))
+        } else {
+            Behaviour::Accept
+        }
+    });
+    fake.fail_queries(true);
+    let app = app_with(&fake, &[("SONGNUAN_SMS_TIMEOUT_MS", "200")]).await;
+    let p = paid_with(&app, 3, phone).await;
+    let failed = eventually(Duration::from_secs(60), || async {
+        jobs(&app, &p.admin, Some("FAILED")).await.len() == 3
+    })
+    .await;
+    let ns = notices(&app, &p.finance, &p.campaign).await;
+    assert!(failed, "{ns:?}");
+    assert_eq!(fake.send_requests(), 3, "asked (and failed to ask), never resent");
+    assert!(fake.queries() >= 3 * 4, "{}", fake.queries());
+    for n in &ns {
+        assert_eq!(n["notice"]["status"], "FAILED", "{n}");
+        assert_eq!(n["notice"]["attempts"], 1, "{n}");
+        assert!(n["notice"]["lastError"].as_str().unwrap().contains("查询"), "{n}");
+        assert!(n["notifiedAt"].is_null());
+    }
+    // The provider answers again; an operator retries the jobs: asked, found, SENT — no resend.
+    fake.fail_queries(false);
+    for j in jobs(&app, &p.admin, Some("FAILED")).await {
+        app.ok(
+            Some(&p.admin),
+            "mutation($id:ID!){retryJob(id:$id){id status}}",
+            json!({"id": j["id"]}),
+        )
+        .await;
+    }
+    all_sent(&app, &p.finance, &p.campaign, 3).await;
+    assert_eq!(fake.send_requests(), 3);
+    assert!(fake.duplicates().is_empty());
+}
