@@ -34,7 +34,7 @@ pub use crate::core::{crypto, db, error, identity, money, outbox, pagination, se
 pub use crate::funds::{procurement, visits};
 pub use crate::people::{access, audit, auth, organizations, users};
 pub use crate::plan::{calendar, calendar_store};
-pub use crate::work::{jobs, runner};
+pub use crate::work::{jobs, reminders, runner};
 
 /// Campaigns as the API sees them: the plan (`plan::campaign`, `plan::categories`,
 /// `plan::stages`, `plan::counters`) and the life cycle above the money (`lifecycle`).

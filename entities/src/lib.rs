@@ -17,6 +17,7 @@ pub mod login_throttle;
 pub mod notice;
 pub mod organization;
 pub mod recipient;
+pub mod reminder;
 pub mod supplier;
 pub mod user;
 pub mod visit;

@@ -9,6 +9,7 @@ mod m20260104_000001_category_counters;
 mod m20260105_000001_data_version;
 mod m20260106_000001_login_throttle;
 mod m20260107_000001_jobs_notices;
+mod m20260108_000001_reminders;
 
 pub use m20260105_000001_data_version::{UNTRACKED_TABLES, track as track_data_version};
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260105_000001_data_version::Migration),
             Box::new(m20260106_000001_login_throttle::Migration),
             Box::new(m20260107_000001_jobs_notices::Migration),
+            Box::new(m20260108_000001_reminders::Migration),
         ]
     }
 }

@@ -56,6 +56,8 @@ impl TestApp {
         vars.insert("SONGNUAN_SECRET".into(), TEST_SECRET.into());
         vars.insert("SONGNUAN_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into());
         vars.insert("SONGNUAN_DB_MAX_CONNECTIONS".into(), "8".into());
+        // No daily reminder job unless a test asks for one (it would show among the jobs).
+        vars.insert("SONGNUAN_REMINDER_AT".into(), "off".into());
         let mut pg_db = None;
         if let Some(server) = pg_server() {
             let name = format!("sn_test_{}", rand::random::<u64>());

@@ -122,6 +122,13 @@ pub enum JobStatus {
     Failed,
 }
 
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "ReminderLevel", remote = "domain::reminders::ReminderLevel")]
+pub enum ReminderLevel {
+    DueSoon,
+    Overdue,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +164,6 @@ mod tests {
         same_codes::<NoticeChannel, _>(domain::notices::NoticeChannel::ALL, |k| k.as_str());
         same_codes::<NoticeStatus, _>(domain::notices::NoticeStatus::ALL, |k| k.as_str());
         same_codes::<JobStatus, _>(domain::outbox::JobStatus::ALL, |k| k.as_str());
+        same_codes::<ReminderLevel, _>(domain::reminders::ReminderLevel::ALL, |k| k.as_str());
     }
 }

@@ -16,6 +16,7 @@ pub mod loaders;
 pub mod organizations;
 pub mod procurement;
 pub mod recipients;
+pub mod reminders;
 pub mod scalars;
 pub mod schema;
 pub mod users;

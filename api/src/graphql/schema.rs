@@ -1,7 +1,8 @@
 //! The schema root: the Query and Mutation of every domain area merged, the request limits,
 //! and the SDL committed as `schema.graphql`.
 use super::{
-    audit, auth, calendar, campaigns, funds, jobs, organizations, procurement, recipients, users, visits,
+    audit, auth, calendar, campaigns, funds, jobs, organizations, procurement, recipients, reminders, users,
+    visits,
 };
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use domain::Services;
@@ -20,6 +21,7 @@ pub struct QueryRoot(
     visits::VisitQuery,
     audit::AuditQuery,
     jobs::JobQuery,
+    reminders::ReminderQuery,
 );
 
 #[derive(MergedObject, Default)]

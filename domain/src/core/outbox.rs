@@ -24,6 +24,8 @@ crate::core::codes::coded_enum! {
 pub mod kinds {
     /// The recipient's notice of one paid disbursement (target "disbursement:<id>").
     pub const NOTICE: &str = "NOTICE";
+    /// The day's entry reminders (target "date:<YYYY-MM-DD>", key "reminders:<date>").
+    pub const ENTRY_REMINDERS: &str = "ENTRY_REMINDERS";
 }
 
 /// Attempts before a job that keeps failing ends FAILED.

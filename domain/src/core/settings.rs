@@ -91,6 +91,14 @@ pub struct Settings {
     pub job_backoff_base: Duration,
     /// The SMS provider of the NOTICE jobs, the receipt hook's secret, the per-number limit.
     pub sms: SmsSettings,
+    /// Entry reminders: `DUE_SOON` when a deadline is within this many working days
+    /// (`SONGNUAN_REMINDER_DAYS`, default 5).
+    pub reminder_days: u32,
+    /// When the daily ENTRY_REMINDERS job is queued, Asia/Shanghai time
+    /// (`SONGNUAN_REMINDER_AT`, default 09:00; `off`: never queued by this process).
+    pub reminder_at: Option<chrono::NaiveTime>,
+    /// The group robot (企业微信/钉钉) each new reminder is posted to (`SONGNUAN_ROBOT_WEBHOOK`).
+    pub robot_webhook: Option<String>,
 }
 
 /// Which SMS provider sends the NOTICE jobs (`SONGNUAN_SMS_PROVIDER`, default `log`).
@@ -292,6 +300,23 @@ impl Settings {
                 1,
                 3_600_000,
             )?),
+            reminder_days: parse_num(&get, "SONGNUAN_REMINDER_DAYS", 5u32, 0, 30)?,
+            reminder_at: match get("SONGNUAN_REMINDER_AT").as_deref().map(str::trim) {
+                None => chrono::NaiveTime::from_hms_opt(9, 0, 0),
+                Some("off") => None,
+                Some(v) => Some(chrono::NaiveTime::parse_from_str(v, "%H:%M").map_err(|_| {
+                    err(
+                        "SONGNUAN_REMINDER_AT",
+                        "应为 HH:MM（北京时间），例如 09:00，或 off",
+                    )
+                })?),
+            },
+            robot_webhook: match get("SONGNUAN_ROBOT_WEBHOOK") {
+                Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                    return Err(err("SONGNUAN_ROBOT_WEBHOOK", "应为 http:// 或 https:// 地址"));
+                }
+                other => other,
+            },
         })
     }
 

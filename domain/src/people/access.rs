@@ -92,10 +92,12 @@ pub enum Permission {
     // Background jobs (`jobs`, `retryJob`)
     ReadJobs,
     ManageJobs,
+    // Entry reminders (`reminders`)
+    ReadReminders,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 30] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadUsers,
@@ -125,6 +127,7 @@ impl Permission {
         Permission::ReadAuditLog,
         Permission::ReadJobs,
         Permission::ManageJobs,
+        Permission::ReadReminders,
     ];
 
     /// The role matrix. ADMIN may do everything; the rest is listed per permission.
@@ -145,6 +148,8 @@ impl Permission {
             // Those who pay or vet need the clear values; every reveal is audited.
             RevealPersonalData => matches!(role, Caseworker | Finance),
             ReadUsers | ReadAuditLog | ReadJobs => matches!(role, Auditor),
+            // the help centre enters the records; the auditor checks the deadlines were kept
+            ReadReminders => matches!(role, Caseworker | Auditor),
             // Money, procurement, visits: everyone but GRASSROOTS reads (INTEGRATION for entry).
             // A disbursement reached through a recipient (`Recipient.disbursements`) obeys the
             // same split field by field (`funds::disbursements::DisbursementField`): GRASSROOTS

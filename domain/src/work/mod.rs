@@ -2,8 +2,10 @@
 //! claims and runs the outbox's jobs (`runner`), the NOTICE job with its SMS providers
 //! (`notices`), and what operators see of the jobs (`jobs`: list, retry). The outbox's writer
 //! (`core::outbox`) and the notice rows (`funds::notices`) sit lower, so `markPaid` can queue.
+//! The daily ENTRY_REMINDERS job, its rule and the group robot are `reminders`.
 pub mod jobs;
 pub mod notices;
 pub mod receipts;
+pub mod reminders;
 pub mod runner;
 pub mod sms_http;

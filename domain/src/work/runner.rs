@@ -22,6 +22,7 @@ use crate::core::error::{DomainError, DomainResult};
 use crate::core::outbox::{self, JobStatus, kinds};
 use crate::core::services::Services;
 use crate::work::notices::{self, SmsProvider};
+use crate::work::reminders;
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::job;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -153,10 +154,13 @@ impl Runner {
     /// process, otherwise every `poll`. Jobs claimed but not started when it stops go back.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(runner = %self.config.name, "任务执行器已启动");
+        // The day whose ENTRY_REMINDERS job this runner has queued (see `reminders::schedule`).
+        let mut reminders_queued = None;
         loop {
             if *stop.borrow() {
                 break;
             }
+            reminders::schedule(&self.services, Utc::now(), &mut reminders_queued).await;
             let woken = outbox::wakeups().notified();
             let ran = match self.run_due(&stop).await {
                 Ok(n) => n,
@@ -210,6 +214,7 @@ impl Runner {
                 Ok(notices::Outcome::Later(at, reason)) => return self.defer(&j, at, reason).await,
                 other => other.map(|_| ()),
             },
+            kinds::ENTRY_REMINDERS => reminders::run_job(&self.services, &j).await,
             other => Err(DomainError::internal(anyhow::anyhow!("未知的任务类型 {other}"))),
         };
         match outcome {

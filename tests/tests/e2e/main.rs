@@ -16,6 +16,7 @@ mod nested_access;
 mod procurement;
 mod queries;
 mod recipients;
+mod reminders;
 mod roles;
 mod schema;
 mod sms;

@@ -115,6 +115,8 @@ const TYPES: &[&str] = &[
     "JobEdge",
     "JobConnection",
     "JobStatus",
+    "Reminder",
+    "ReminderLevel",
 ];
 const QUERIES: &[&str] = &[
     "me",
@@ -124,6 +126,7 @@ const QUERIES: &[&str] = &[
     "auditLog",
     "verifyAuditChain",
     "jobs",
+    "reminders",
 ];
 /// Single fields of types not listed whole in `TYPES`.
 const FIELDS: &[(&str, &str)] = &[("Disbursement", "notice")];
