@@ -247,6 +247,24 @@ impl TestApp {
             .to_string()
     }
 
+    /// Two street federations under `root`, each with one grassroots union: the set-up of the
+    /// GRASSROOTS scope tests (G1 is 永定环卫所工会 under T1, G2 大营快递工会 under T2).
+    pub async fn two_towns(&self, admin: &str, root: &str) -> Towns {
+        let t1 = self
+            .create_org(admin, "永定街道工会联合会", "TOWN_FEDERATION", Some(root))
+            .await;
+        let g1 = self
+            .create_org(admin, "永定环卫所工会", "GRASSROOTS", Some(&t1))
+            .await;
+        let t2 = self
+            .create_org(admin, "大营街道工会联合会", "TOWN_FEDERATION", Some(root))
+            .await;
+        let g2 = self
+            .create_org(admin, "大营快递工会", "GRASSROOTS", Some(&t2))
+            .await;
+        Towns { t1, g1, t2, g2 }
+    }
+
     /// Records funding (as ADMIN or FINANCE): DISTRIBUTION needs money in the ledger.
     pub async fn fund(&self, token: &str, campaign: &str, amount: &str) {
         self.ok(
@@ -320,6 +338,14 @@ impl TestApp {
             .await
             .expect("raw sql");
     }
+}
+
+/// Organisation ids made by `TestApp::two_towns`.
+pub struct Towns {
+    pub t1: String,
+    pub g1: String,
+    pub t2: String,
+    pub g2: String,
 }
 
 /// A connection to `url` that counts the SQL statements it runs (`SHOW_SQL=1` prints them),

@@ -10,7 +10,7 @@
 //! a kind the walker cannot fill is reported (see `values_for`).
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
-use songnuan_tests::{TestApp, code, id_number};
+use songnuan_tests::{TestApp, Towns, code, id_number};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const ROLES: [&str; 7] = [
@@ -128,18 +128,7 @@ async fn nominate(app: &TestApp, token: &str, campaign: &str, org: &str, n: u32)
 async fn world(app: &TestApp) -> World {
     let admin = app.admin().await;
     let root = app.root_org(&admin).await;
-    let t1 = app
-        .create_org(&admin, "永定街道工会联合会", "TOWN_FEDERATION", Some(&root))
-        .await;
-    let g1 = app
-        .create_org(&admin, "永定环卫所工会", "GRASSROOTS", Some(&t1))
-        .await;
-    let t2 = app
-        .create_org(&admin, "大营街道工会联合会", "TOWN_FEDERATION", Some(&root))
-        .await;
-    let g2 = app
-        .create_org(&admin, "大营快递工会", "GRASSROOTS", Some(&t2))
-        .await;
+    let Towns { t1, g1, t2, g2 } = app.two_towns(&admin, &root).await;
     let caseworker = app.user_token(&admin, "helpcentre", &["CASEWORKER"], &root).await;
     let finance = app.user_token(&admin, "finance", &["FINANCE"], &root).await;
 

@@ -1,6 +1,6 @@
 //! The role matrix of docs/domain.md, walked operation × role, and GRASSROOTS scoping.
 use serde_json::{Value, json};
-use songnuan_tests::{TestApp, code};
+use songnuan_tests::{TestApp, Towns, code};
 
 const ROLES: [&str; 7] = [
     "ADMIN",
@@ -244,18 +244,7 @@ async fn grassroots_sees_only_its_subtree() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let root = app.root_org(&admin).await;
-    let t1 = app
-        .create_org(&admin, "永定街道工会联合会", "TOWN_FEDERATION", Some(&root))
-        .await;
-    let g1 = app
-        .create_org(&admin, "永定环卫所工会", "GRASSROOTS", Some(&t1))
-        .await;
-    let t2 = app
-        .create_org(&admin, "大营街道工会联合会", "TOWN_FEDERATION", Some(&root))
-        .await;
-    let g2 = app
-        .create_org(&admin, "大营快递工会", "GRASSROOTS", Some(&t2))
-        .await;
+    let Towns { t1, g1, t2, g2 } = app.two_towns(&admin, &root).await;
     let county = app.create_campaign(&admin, "县级项目").await;
     let create_in = |org: String, name: &'static str| {
         let app = &app;
