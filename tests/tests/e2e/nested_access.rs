@@ -128,7 +128,7 @@ async fn nominate(app: &TestApp, token: &str, campaign: &str, org: &str, n: u32)
 async fn world(app: &TestApp) -> World {
     let admin = app.admin().await;
     let root = app.root_org(&admin).await;
-    let Towns { t1, g1, t2, g2 } = app.two_towns(&admin, &root).await;
+    let Towns { g1, t2, g2, .. } = app.two_towns(&admin, &root).await;
     let caseworker = app.user_token(&admin, "helpcentre", &["CASEWORKER"], &root).await;
     let finance = app.user_token(&admin, "finance", &["FINANCE"], &root).await;
 
