@@ -8,6 +8,8 @@
 //! |---|---|---|
 //! | 7 top | `demo`, `bootstrap` | demo data, first start |
 //! | 6 work | `work/` | background jobs: the runner, the NOTICE job and its SMS providers, jobs list and retry |
+//! | 5¾ reports | `reports/` | the evaluation report (DOCX, Markdown), ledger and provincial workbooks; the REPORT job |
+//! | 5½ evaluation | `evaluation/` | surveys, sampling, indicators, narratives, the evaluation's steps |
 //! | 5 life cycle | `lifecycle` | `advance` with its `stage_guard` (needs money figures), `progress` |
 //! | 4 funds | `funds/` | ledger, budget, disbursements, notices, procurement, visits, figures |
 //! | 3 recipients | `recipients/` | nominate, vet, reveal, import; lists, flags, history |
@@ -17,11 +19,13 @@
 pub mod bootstrap;
 pub mod core;
 pub mod demo;
+pub mod evaluation;
 pub mod funds;
 pub mod lifecycle;
 pub mod people;
 pub mod plan;
 pub mod recipients;
+pub mod reports;
 pub mod work;
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@ mod m20260105_000001_data_version;
 mod m20260106_000001_login_throttle;
 mod m20260107_000001_jobs_notices;
 mod m20260108_000001_reminders;
+mod m20260109_000001_job_handover;
+mod m20260110_000001_evaluation;
+mod m20260112_000001_reports;
+mod m20260113_000001_page_indexes;
 
 pub use m20260105_000001_data_version::{UNTRACKED_TABLES, track as track_data_version};
 
@@ -27,6 +31,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20260106_000001_login_throttle::Migration),
             Box::new(m20260107_000001_jobs_notices::Migration),
             Box::new(m20260108_000001_reminders::Migration),
+            Box::new(m20260109_000001_job_handover::Migration),
+            Box::new(m20260110_000001_evaluation::Migration),
+            Box::new(m20260112_000001_reports::Migration),
+            Box::new(m20260113_000001_page_indexes::Migration),
         ]
     }
 }

@@ -18,6 +18,8 @@ pub const DOMAIN_LAYERS: Layers<'static> = &[
     ("recipients", &["recipients"]),
     ("funds", &["funds"]),
     ("life cycle", &["lifecycle"]),
+    ("evaluation", &["evaluation"]),
+    ("reports", &["reports"]),
     ("work", &["work"]),
     ("top", &["demo", "bootstrap", "campaigns"]),
 ];

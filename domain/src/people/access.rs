@@ -94,10 +94,19 @@ pub enum Permission {
     ManageJobs,
     // Entry reminders (`reminders`)
     ReadReminders,
+    // Reports (`generateReport`): the evaluation report, the ledger workbook. The provincial
+    // export carries clear personal data and follows `RevealPersonalData` instead.
+    GenerateEvaluationReport,
+    GenerateLedger,
+    // The performance evaluation (绩效评价): `evaluation`, `sampleSize`; `recordSurvey`; the
+    // evaluators' work (`advanceEvaluation`, `drawSample`, `scoreIndicator`, `setNarrative`)
+    ReadEvaluation,
+    RecordSurveys,
+    Evaluate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 30] = [
+    pub const ALL: [Permission; 35] = [
         Permission::ReadOrganizations,
         Permission::ManageOrganizations,
         Permission::ReadUsers,
@@ -128,6 +137,11 @@ impl Permission {
         Permission::ReadJobs,
         Permission::ManageJobs,
         Permission::ReadReminders,
+        Permission::GenerateEvaluationReport,
+        Permission::GenerateLedger,
+        Permission::ReadEvaluation,
+        Permission::RecordSurveys,
+        Permission::Evaluate,
     ];
 
     /// The role matrix. ADMIN may do everything; the rest is listed per permission.
@@ -150,6 +164,10 @@ impl Permission {
             ReadUsers | ReadAuditLog | ReadJobs => matches!(role, Auditor),
             // the help centre enters the records; the auditor checks the deadlines were kept
             ReadReminders => matches!(role, Caseworker | Auditor),
+            // 绩效评价工作小组 writes the evaluation report; the ledger workbook (专项台账) is
+            // finance's book and the evaluators' working paper.
+            GenerateEvaluationReport => matches!(role, Evaluator),
+            GenerateLedger => matches!(role, Finance | Evaluator),
             // Money, procurement, visits: everyone but GRASSROOTS reads (INTEGRATION for entry).
             // A disbursement reached through a recipient (`Recipient.disbursements`) obeys the
             // same split field by field (`funds::disbursements::DisbursementField`): GRASSROOTS
@@ -165,6 +183,12 @@ impl Permission {
             CancelDisbursements => matches!(role, Caseworker | Finance),
             // The provincial platform confirms entry through its API token.
             MarkEntered => matches!(role, Caseworker | Integration),
+            // 绩效评价工作小组 scores; the help centre also calls recipients back (电话回访); whoever
+            // reads all reads the evaluation — not GRASSROOTS (campaign-wide money and the
+            // sampled people) nor the provincial platform.
+            ReadEvaluation => matches!(role, Caseworker | Finance | Evaluator | Auditor),
+            RecordSurveys => matches!(role, Caseworker | Evaluator),
+            Evaluate => matches!(role, Evaluator),
             ManageOrganizations | ManageUsers | ManageApiTokens | ManageCampaigns | AdvanceCampaign
             | ManageCalendar | SetVisitLimits | ManageJobs => false,
         }
