@@ -32,7 +32,8 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphiql/{file}", get(graphiql_asset))
         .route("/health", get(health))
-        .route("/ready", get(ready));
+        .route("/ready", get(ready))
+        .route("/files/{id}", get(file));
     // The SMS receipt hook exists only when its secret is configured.
     if state.services.settings.sms.receipt_secret.is_some() {
         routes = routes.route(SMS_RECEIPT_PATH, post(sms_receipt));
@@ -151,11 +152,21 @@ async fn ready(State(state): State<AppState>) -> Response {
         }
     };
     let ok = db_ok && queue != "unreachable";
-    let body = json!({
+    let mut body = json!({
         "status": if ok { "ready" } else { "not ready" },
         "database": if db_ok { "ok" } else { "unreachable" },
         "queue": queue,
     });
+    // The jobs as the outbox holds them (the truth in both modes): how many wait, run, failed,
+    // and how long the oldest due one has waited. Informative: it never makes the answer 503.
+    if db_ok && let Ok(s) = domain::work::relay::stats(&state.services.db).await {
+        body["jobs"] = json!({
+            "queued": s.queued,
+            "running": s.running,
+            "failed": s.failed,
+            "oldestQueuedSeconds": s.oldest_queued_secs,
+        });
+    }
     let code = if ok {
         StatusCode::OK
     } else {
@@ -296,6 +307,97 @@ async fn sms_receipt(State(state): State<AppState>, headers: HeaderMap, body: ax
             refuse_with(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "内部错误")
         }
     }
+}
+
+/// `GET /files/{id}`: a generated report's file, for a bearer token that may read it (the
+/// rules of `report(id)`, `domain::reports::download`): 401 without a valid token, 404 for a
+/// report that does not exist, is not ready or belongs to a campaign the caller may not read,
+/// 403 for a kind the caller may not read. The file name travels as RFC 5987 UTF-8
+/// (`filename*=UTF-8''…`) with an ASCII fallback; the body is streamed from disk.
+async fn file(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let token = match bearer(&headers) {
+        Some(Ok(t)) => t,
+        _ => return refuse_with(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "需要登录：请携带 Authorization: Bearer 令牌"),
+    };
+    let actor = match domain::auth::authenticate(&state.services.db, &state.services.settings, &token).await {
+        Ok(a) => a.actor,
+        Err(e) => return domain_refusal(&e),
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return refuse_with(StatusCode::NOT_FOUND, "NOT_FOUND", "没有这个文件");
+    };
+    let d = match domain::reports::download(&state.services, &actor, id).await {
+        Ok(d) => d,
+        Err(e) => return domain_refusal(&e),
+    };
+    let f = match tokio::fs::File::open(&d.path).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "报表文件无法打开");
+            return refuse_with(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "内部错误");
+        }
+    };
+    let stream = futures::stream::unfold(f, |mut f| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    });
+    let mut resp = Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&d.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&d.file_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if d.size > 0 {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.size as u64));
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    resp
+}
+
+/// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded UTF-8>`
+/// (RFC 6266 with the RFC 5987 encoding: everything but attr-char is %XX).
+pub fn content_disposition(name: &str) -> String {
+    let mut encoded = String::new();
+    for b in name.as_bytes() {
+        let c = *b as char;
+        if c.is_ascii_alphanumeric() || "!#$&+-.^_`|~".contains(c) {
+            encoded.push(c);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
+    // Old clients read only `filename`: the name itself when it is plain ASCII, else a generic one.
+    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let fallback = if plain { name.to_string() } else { format!("report.{ext}") };
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// A domain refusal outside GraphQL, in the contract's shape with the matching HTTP status.
+fn domain_refusal(e: &domain::DomainError) -> Response {
+    let status = match e.code() {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = ?e, "文件下载失败");
+        return refuse_with(status, "INTERNAL", "内部错误");
+    }
+    refuse_with(status, e.code(), &e.to_string())
 }
 
 /// Paths and methods the server does not serve, in the same shape as every other refusal.

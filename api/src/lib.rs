@@ -57,9 +57,11 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     // The SMS provider of the NOTICE jobs, chosen once (`SONGNUAN_SMS_PROVIDER`).
     let sms = domain::notices::provider_from_settings(&settings.sms)
         .map_err(|e| anyhow::anyhow!("短信通道无法创建: {e}"))?;
-    // Interim, until the apalis relay lands: the API runs the jobs itself, with or without
-    // Redis (`SONGNUAN_JOB_RUNNER=off` leaves them to other replicas).
-    let runner = settings.job_runner.then(|| RunnerSetup {
+    // Without Redis the API runs the jobs itself (`SONGNUAN_JOB_RUNNER=off` leaves them to
+    // other replicas). With `REDIS_URL` it only queues them (the outbox rows): the `worker`
+    // processes hand them to Redis and run them.
+    let embedded = settings.job_runner && settings.redis_url.is_none();
+    let runner = embedded.then(|| RunnerSetup {
         config: domain::runner::RunnerConfig::from_settings(&settings),
         sms,
     });
@@ -97,8 +99,12 @@ pub async fn serve(
     let (stop_runner, runner_stopped) = tokio::sync::watch::channel(false);
     let runner = state.runner.clone().map(|r| {
         let runner = domain::runner::Runner::new(state.services.clone(), r.config, r.sms);
-        tokio::spawn(runner.run(runner_stopped))
+        tokio::spawn(runner.run(runner_stopped.clone()))
     });
+    let gauges = tokio::spawn(refresh_job_gauges(
+        state.services.db.clone(),
+        runner_stopped,
+    ));
     let app = http::router(state);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
@@ -124,6 +130,7 @@ pub async fn serve(
         }
     };
     let _ = stop_runner.send(true);
+    gauges.abort();
     if let Some(handle) = runner
         && tokio::time::timeout(std::time::Duration::from_secs(5), handle)
             .await
@@ -133,6 +140,38 @@ pub async fn serve(
     }
     served?;
     Ok(())
+}
+
+/// Keeps the job gauges of `/metrics` current (every 2 s, until `stop` turns true): jobs by
+/// status (`songnuan_jobs{status}`) and how long the oldest due job has waited
+/// (`songnuan_jobs_oldest_queued_seconds`). Read from the `jobs` table, the truth in both modes
+/// (embedded or Redis), so any API replica reports the same figures.
+pub async fn refresh_job_gauges(
+    db: sea_orm::DatabaseConnection,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            _ = tick.tick() => {}
+        }
+        match domain::work::relay::stats(&db).await {
+            Ok(s) => {
+                for (status, n) in [
+                    ("QUEUED", s.queued),
+                    ("RUNNING", s.running),
+                    ("DONE", s.done),
+                    ("FAILED", s.failed),
+                ] {
+                    metrics::gauge!("songnuan_jobs", "status" => status).set(n as f64);
+                }
+                metrics::gauge!("songnuan_jobs_oldest_queued_seconds").set(s.oldest_queued_secs as f64);
+            }
+            Err(e) => tracing::debug!(error = ?e, "任务统计读取失败"),
+        }
+    }
 }
 
 /// Serves `/metrics` on its own listener until `shutdown` resolves.

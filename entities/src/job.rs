@@ -21,6 +21,8 @@ pub struct Model {
     pub run_at: DateTimeUtc,
     pub locked_by: Option<String>,
     pub locked_until: Option<DateTimeUtc>,
+    /// When a relay last handed the job to the Redis queue (null: never; see the relay).
+    pub handed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

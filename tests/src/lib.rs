@@ -1,9 +1,14 @@
 //! Test harness: the real API (router, middleware, database) on 127.0.0.1:0 with a fresh
 //! database per test — an SQLite file by default, or a new PostgreSQL database when
 //! `SONGNUAN_TEST_DATABASE_URL` names a server (`.ci/run` runs the suite both ways). With
-//! `SONGNUAN_TEST_REDIS_URL` the queue is Redis.
+//! `SONGNUAN_TEST_REDIS_URL` (or a test's own `REDIS_URL`) the jobs go through Redis: the API
+//! only queues them and an in-process worker (the `worker` crate, with the test's settings and
+//! SMS provider) runs them, on a queue of the test's own so parallel tests never take each
+//! other's tasks.
+pub mod fake_province;
 pub mod fake_sms;
 pub mod layers;
+pub mod redis_server;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -19,8 +24,11 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub settings: domain::Settings,
     pub dir: PathBuf,
+    /// This test's Redis queue (the key prefix), used when the settings name a Redis.
+    pub queue: String,
     pg_db: Option<(String, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    worker_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 fn temp_dir() -> PathBuf {
@@ -80,6 +88,25 @@ impl TestApp {
         let settings = domain::Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
         let state = api::prepare(settings.clone()).await.expect("prepare app");
         let db = state.services.db.clone();
+        let queue = format!("sn-test:{:016x}", rand::random::<u64>());
+        // With Redis the API only queues: the in-process worker runs the jobs (unless the test
+        // turned the runners off to run its own).
+        let mut worker_stop = None;
+        if settings.job_runner
+            && let Some(url) = &settings.redis_url
+        {
+            let sms = domain::notices::provider_from_settings(&settings.sms).expect("SMS provider");
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(worker::run(
+                state.services.clone(),
+                sms,
+                test_worker_options(url, &queue),
+                async {
+                    let _ = rx.await;
+                },
+            ));
+            worker_stop = Some(tx);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -95,9 +122,16 @@ impl TestApp {
             db,
             settings,
             dir,
+            queue,
             pg_db,
             shutdown: Some(tx),
+            worker_stop,
         }
+    }
+
+    /// Options for a worker on this test's queue at `redis_url` (a test starting its own).
+    pub fn worker_options(&self, redis_url: &str) -> worker::Options {
+        test_worker_options(redis_url, &self.queue)
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -374,10 +408,64 @@ pub fn code(v: &Value) -> Option<&str> {
     v["errors"][0]["extensions"]["code"].as_str()
 }
 
+/// The worker of a test: its own queue, quicker polls and hand-overs than production.
+pub fn test_worker_options(redis_url: &str, queue: &str) -> worker::Options {
+    let mut o = worker::Options::new(redis_url);
+    o.queue = queue.to_string();
+    o.concurrency = 16;
+    o.poll = std::time::Duration::from_millis(50);
+    o.handover_timeout = std::time::Duration::from_secs(5);
+    o.heartbeat = std::time::Duration::from_secs(2);
+    o.shutdown_grace = std::time::Duration::from_secs(2);
+    o
+}
+
+/// Removes the keys of a test's queue from the Redis at `url` (the shared one is not the
+/// test's to fill).
+async fn remove_queue(url: &str, queue: &str) {
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut c) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{queue}*"))
+        .query_async(&mut c)
+        .await
+        .unwrap_or_default();
+    for chunk in keys.chunks(500) {
+        let _ = redis::cmd("DEL").arg(chunk).query_async::<i64>(&mut c).await;
+    }
+    let _ = redis::cmd("ZREM")
+        .arg("core:apalis:queues:list")
+        .arg(format!("{queue}:workers"))
+        .query_async::<i64>(&mut c)
+        .await;
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(tx) = self.worker_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(url) = self.settings.redis_url.clone() {
+            let queue = self.queue.clone();
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(async {
+                        let _ = tokio::time::timeout(
+                            std::time::Duration::from_secs(5),
+                            remove_queue(&url, &queue),
+                        )
+                        .await;
+                    });
+                }
+            })
+            .join();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
         if let Some((server, name)) = self.pg_db.take() {

@@ -1,4 +1,6 @@
-//! `worker`: runs Songnuan's background jobs against the same database as the API.
+//! `worker`: runs Songnuan's background jobs against the same database as the API. With
+//! `REDIS_URL` it is the queue's consumer (and relay); without it, the embedded runner. Stops
+//! on SIGTERM or Ctrl-C: jobs in flight finish (or go back when their lease runs out).
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,12 +26,57 @@ async fn run() -> anyhow::Result<()> {
     let settings = domain::Settings::from_env()?;
     let db = domain::db::connect(&settings).await?;
     domain::db::migrate(&db).await?;
+    let sms = domain::notices::provider_from_settings(&settings.sms)
+        .map_err(|e| anyhow::anyhow!("短信通道无法创建: {e}"))?;
+    let redis_url = settings.redis_url.clone();
     let services = domain::Services::new(db, Arc::new(settings));
-    tracing::info!("送暖 worker 已启动");
-    worker::run_housekeeping(services, Duration::from_secs(600), async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("收到停止信号：停止领取新任务，等待执行中的任务完成");
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let housekeeping = tokio::spawn(worker::run_housekeeping(
+        services.clone(),
+        Duration::from_secs(600),
+        stopped(stop.clone()),
+    ));
+    match redis_url {
+        Some(url) => {
+            let options = worker::Options::from_env(&services.settings, &url)?;
+            tracing::info!(worker = %options.name, queue = %options.queue, concurrency = options.concurrency, "送暖 worker 已启动（Redis 队列）");
+            worker::run(services, sms, options, stopped(stop.clone())).await?;
+        }
+        None => {
+            tracing::info!("送暖 worker 已启动（未设置 REDIS_URL：内嵌执行器）");
+            worker::run_embedded(services, sms, stopped(stop.clone())).await;
+        }
+    }
+    let _ = housekeeping.await;
     tracing::info!("worker 已停止");
     Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
 }

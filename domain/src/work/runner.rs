@@ -22,7 +22,9 @@ use crate::core::error::{DomainError, DomainResult};
 use crate::core::outbox::{self, JobStatus, kinds};
 use crate::core::services::Services;
 use crate::work::notices::{self, SmsProvider};
+use crate::reports::job as report_job;
 use crate::work::reminders;
+use crate::work::{letters, province};
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::job;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -99,7 +101,6 @@ pub async fn claim(
     limit: u64,
 ) -> DomainResult<Vec<job::Model>> {
     let now = Utc::now().trunc_subsecs(6);
-    let until = now + chrono::Duration::from_std(lease).map_err(DomainError::internal)?;
     let candidates: Vec<i64> = job::Entity::find()
         .select_only()
         .column(job::Column::Id)
@@ -112,21 +113,54 @@ pub async fn claim(
         .await?;
     let mut claimed = Vec::with_capacity(candidates.len());
     for id in candidates {
-        let mut rows = job::Entity::update_many()
-            .col_expr(job::Column::Status, Expr::value(JobStatus::Running.as_str()))
-            .col_expr(job::Column::LockedBy, Expr::value(name))
-            .col_expr(job::Column::LockedUntil, Expr::value(until))
-            .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .filter(job::Column::Id.eq(id))
-            .filter(due(now))
-            .exec_with_returning(db)
-            .await?;
-        if let Some(j) = rows.pop() {
+        if let Some(j) = claim_by_id(db, name, lease, id).await? {
             claimed.push(j);
         }
     }
     Ok(claimed)
+}
+
+/// Claims job `id` for `name` if it is due (the module's conditional UPDATE): the job, or
+/// `None` when it is not due (done, failed, waiting for its backoff, or held by a live lease).
+/// The queue's consumers claim by the id their task names, so a copy of a task, or a stale
+/// one, claims nothing.
+pub async fn claim_by_id(
+    db: &sea_orm::DatabaseConnection,
+    name: &str,
+    lease: Duration,
+    id: i64,
+) -> DomainResult<Option<job::Model>> {
+    let now = Utc::now().trunc_subsecs(6);
+    let until = now + chrono::Duration::from_std(lease).map_err(DomainError::internal)?;
+    let mut rows = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Running.as_str()))
+        .col_expr(job::Column::LockedBy, Expr::value(name))
+        .col_expr(job::Column::LockedUntil, Expr::value(until))
+        .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(id))
+        .filter(due(now))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}
+
+/// The periodic jobs, queued by every runner's loop (and, with Redis, every relay's) when their
+/// time comes: each is de-duplicated by its key, so any number of processes may call
+/// `queue_due`; the state only spares the repeated inserts of one process.
+#[derive(Debug, Default)]
+pub struct Periodic {
+    /// The day whose ENTRY_REMINDERS job was queued (see `reminders::schedule`).
+    reminders_queued: Option<chrono::NaiveDate>,
+    /// The period whose PROVINCIAL_PUSH job was looked at (`province::schedule`).
+    province_looked: Option<DateTime<Utc>>,
+}
+
+impl Periodic {
+    pub async fn queue_due(&mut self, s: &Services, now: DateTime<Utc>) {
+        reminders::schedule(s, now, &mut self.reminders_queued).await;
+        province::schedule(s, now, &mut self.province_looked).await;
+    }
 }
 
 /// Runs jobs: `run` until stopped, or `run_due` once.
@@ -154,13 +188,12 @@ impl Runner {
     /// process, otherwise every `poll`. Jobs claimed but not started when it stops go back.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(runner = %self.config.name, "任务执行器已启动");
-        // The day whose ENTRY_REMINDERS job this runner has queued (see `reminders::schedule`).
-        let mut reminders_queued = None;
+        let mut periodic = Periodic::default();
         loop {
             if *stop.borrow() {
                 break;
             }
-            reminders::schedule(&self.services, Utc::now(), &mut reminders_queued).await;
+            periodic.queue_due(&self.services, Utc::now()).await;
             let woken = outbox::wakeups().notified();
             let ran = match self.run_due(&stop).await {
                 Ok(n) => n,
@@ -196,10 +229,18 @@ impl Runner {
                 self.release(&j).await?;
                 continue;
             }
-            let span = tracing::info_span!("job", id = j.id, kind = %j.kind, attempt = j.attempts);
-            self.run_one(j).instrument(span).await?;
+            self.run_claimed(j).await?;
         }
         Ok(n)
+    }
+
+    /// Runs a job this runner claimed (`claim`, `claim_by_id` with this runner's name) and
+    /// writes its outcome: DONE, QUEUED again after a backoff, or FAILED after `max_attempts`.
+    /// An error here is the outcome's write failing; the lease then runs out and the job is
+    /// claimed again.
+    pub async fn run_claimed(&self, j: job::Model) -> DomainResult<()> {
+        let span = tracing::info_span!("job", id = j.id, kind = %j.kind, attempt = j.attempts);
+        self.run_one(j).instrument(span).await
     }
 
     async fn run_one(&self, j: job::Model) -> DomainResult<()> {
@@ -215,6 +256,9 @@ impl Runner {
                 other => other.map(|_| ()),
             },
             kinds::ENTRY_REMINDERS => reminders::run_job(&self.services, &j).await,
+            kinds::REPORT => report_job::run(&self.services, &j).await,
+            kinds::PROVINCIAL_PUSH => province::run_job(&self.services, &j).await,
+            kinds::LETTERS => letters::run_job(&self.services, &j).await,
             other => Err(DomainError::internal(anyhow::anyhow!("未知的任务类型 {other}"))),
         };
         match outcome {
