@@ -71,6 +71,8 @@ pub struct DemoCampaign {
     pub stage: Option<String>,
     /// Funding, procurement and payments: a fully distributed campaign.
     pub distribution: Option<DemoDistribution>,
+    /// Surveys, sample, scores and narratives (needs the campaign in REVIEW and an EVALUATOR).
+    pub evaluation: Option<crate::evaluation::demo::DemoEvaluation>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +263,15 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
     }
     if let Some(stage) = stage {
         advance_to(s, &cast.admin, created.id, stage).await?;
+    }
+    if let Some(e) = &c.evaluation {
+        let evaluator = data
+            .users
+            .iter()
+            .find(|u| u.roles.iter().any(|r| r.parse::<Role>().ok() == Some(Role::Evaluator)))
+            .ok_or_else(|| DomainError::validation("users", "演示评价需要一个 EVALUATOR 用户"))?;
+        let evaluator = actor_named(s, &evaluator.username).await?;
+        crate::evaluation::demo::run(s, &evaluator, created.id, e).await?;
     }
     Ok(DemoSummary {
         campaign_id: created.id,

@@ -11,6 +11,7 @@
 //! | `figures` | `Figures`: every figure of the evaluation, in a few aggregate statements |
 //! | `indicators` | the template, computed scores with `measured`, `score_indicator`, `Grade` |
 //! | `narratives` | drafts written from the figures, `set_narrative` |
+//! | `demo` | the evaluation of `api demo`'s campaign, from the data file |
 //! | `view` | `Evaluation`: what `evaluation(campaignId)` answers and the reports print |
 //!
 //! ## For the reports (the public face, `domain::evaluation::…`)
@@ -44,6 +45,7 @@
 //! f.sample.as_ref().map(|s| (s.size, s.population, s.seed, s.method())),  // 抽样方法 text
 //! f.as_of                                                      // the day they were read
 //! ```
+pub mod demo;
 pub mod figures;
 pub mod indicators;
 pub mod narratives;

@@ -146,10 +146,12 @@ pub fn allocate(n: u64, sizes: &[u64], min_one: bool) -> Vec<u64> {
     let non_empty = sizes.iter().filter(|s| **s > 0).count() as u64;
     if min_one && n >= non_empty {
         while let Some(i) = (0..sizes.len()).find(|&i| sizes[i] > 0 && out[i] == 0) {
-            // Take one from the stratum with the largest share (the first of equals).
+            // Take one from the stratum furthest above its exact quota n·size/total (the first of
+            // equals), so the result stays as proportional as the minimum allows.
+            let excess = |j: usize| out[j] as i128 * total as i128 - n as i128 * sizes[j] as i128;
             let Some(j) = (0..sizes.len())
                 .filter(|&j| out[j] > 1)
-                .max_by(|&a, &b| out[a].cmp(&out[b]).then(b.cmp(&a)))
+                .max_by(|&a, &b| excess(a).cmp(&excess(b)).then(b.cmp(&a)))
             else {
                 break;
             };
@@ -349,8 +351,8 @@ mod tests {
         assert_eq!(cochran(10_000_000, 0.95, 0.05).unwrap(), 385);
         // 90 % / ±10 %: n0 = 67.65; on 252 → 53.4 → 54.
         assert_eq!(cochran(252, 0.90, 0.10).unwrap(), 54);
-        // 99 % / ±5 % on 1000: n0 = 663.49 → 398.8 → 399.
-        assert_eq!(cochran(1000, 0.99, 0.05).unwrap(), 399);
+        // 99 % / ±5 % on 1000: n0 = 663.49 → 399.09 → 400.
+        assert_eq!(cochran(1000, 0.99, 0.05).unwrap(), 400);
         assert_eq!(cochran(0, 0.95, 0.05).unwrap(), 0);
         assert_eq!(cochran(3, 0.95, 0.05).unwrap(), 3);
         assert_eq!(cochran(252, 0.93, 0.05).unwrap_err().field(), Some("confidence"));
@@ -365,9 +367,10 @@ mod tests {
         let a = allocate(30, &sizes, true);
         assert_eq!(a.iter().sum::<u64>(), 30);
         assert!(a.iter().all(|n| *n >= 1), "{a:?}");
-        assert_eq!(a, vec![1, 7, 1, 1, 1, 10, 9]);
+        // INJURED and MODEL_WORKER get their one from HARDSHIP, the furthest above its quota (6.9).
+        assert_eq!(a, vec![1, 6, 1, 1, 1, 10, 10]);
         // Without the minimum the small categories get nothing.
-        assert_eq!(allocate(30, &sizes, false), vec![1, 7, 1, 0, 0, 10, 11]);
+        assert_eq!(allocate(30, &sizes, false), vec![1, 7, 1, 0, 1, 10, 10]);
         // Fewer than the strata: no minimum possible; never more than a stratum holds.
         assert_eq!(allocate(2, &sizes, true).iter().sum::<u64>(), 2);
         assert_eq!(allocate(500, &[1, 2], true), vec![1, 2]);
