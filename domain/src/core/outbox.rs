@@ -26,6 +26,14 @@ pub mod kinds {
     pub const NOTICE: &str = "NOTICE";
     /// The day's entry reminders (target "date:<YYYY-MM-DD>", key "reminders:<date>").
     pub const ENTRY_REMINDERS: &str = "ENTRY_REMINDERS";
+    /// A generated report's file (target and key "report:<id>"), queued by `generateReport`.
+    pub const REPORT: &str = "REPORT";
+    /// Paid, unentered records pushed to the provincial platform (target "every:<period start>",
+    /// key "province:<period start>"; `work::province`).
+    pub const PROVINCIAL_PUSH: &str = "PROVINCIAL_PUSH";
+    /// The printed written notices (书面告知) of a campaign, one DOCX batch (target
+    /// "disbursement:<id>", key "letter:<id>"; `work::letters`).
+    pub const LETTERS: &str = "LETTERS";
 }
 
 /// Attempts before a job that keeps failing ends FAILED.
@@ -42,6 +50,16 @@ pub struct NewJob {
 
 /// Inserts the job through `conn` (the caller's transaction) unless one with its key exists.
 pub async fn enqueue<C: ConnectionTrait>(conn: &C, job: NewJob, now: DateTime<Utc>) -> DomainResult<()> {
+    enqueue_at(conn, job, now, now).await
+}
+
+/// `enqueue`, the job due only from `run_at` (e.g. letters wait for a burst of payments).
+pub async fn enqueue_at<C: ConnectionTrait>(
+    conn: &C,
+    job: NewJob,
+    now: DateTime<Utc>,
+    run_at: DateTime<Utc>,
+) -> DomainResult<()> {
     let row = job::ActiveModel {
         kind: Set(job.kind.to_string()),
         target: Set(job.target),
@@ -50,7 +68,7 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, job: NewJob, now: DateTime<Ut
         max_attempts: Set(job.max_attempts),
         last_error: Set(None),
         idempotency_key: Set(job.idempotency_key),
-        run_at: Set(now),
+        run_at: Set(run_at),
         locked_by: Set(None),
         locked_until: Set(None),
         created_at: Set(now),

@@ -99,6 +99,80 @@ pub struct Settings {
     pub reminder_at: Option<chrono::NaiveTime>,
     /// The group robot (企业微信/钉钉) each new reminder is posted to (`SONGNUAN_ROBOT_WEBHOOK`).
     pub robot_webhook: Option<String>,
+    /// The provincial aid platform's push endpoint (`SONGNUAN_PROVINCE_*`); no push when unset.
+    pub province: Option<ProvinceSettings>,
+    /// LETTER notices wait this long after the payment before their campaign's batch is printed,
+    /// so a burst of payments makes one document (`SONGNUAN_LETTER_DELAY_SECS`, default 60).
+    pub letter_delay: Duration,
+}
+
+/// The provincial platform push (`work::province`). `Debug` hides the token.
+#[derive(Clone)]
+pub struct ProvinceSettings {
+    /// The batch endpoint, POSTed to as is (`SONGNUAN_PROVINCE_URL`); https, or http on loopback.
+    pub url: String,
+    /// Sent as `Authorization: Bearer <token>` (`SONGNUAN_PROVINCE_TOKEN`).
+    pub token: String,
+    /// Records per request (`SONGNUAN_PROVINCE_BATCH`, default 100).
+    pub batch: u32,
+    /// How often a PROVINCIAL_PUSH job is queued when records are due
+    /// (`SONGNUAN_PROVINCE_EVERY_SECS`, default 600).
+    pub every: Duration,
+    /// Each request's timeout (`SONGNUAN_PROVINCE_TIMEOUT_MS`, default 30000).
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ProvinceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvinceSettings")
+            .field("url", &self.url)
+            .field("token", &"**redacted**")
+            .field("batch", &self.batch)
+            .field("every", &self.every)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Clear personal data (the ID number) leaves only over TLS, or to a platform on this host.
+fn province_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ProvinceSettings>, SettingsError> {
+    let Some(url) = get("SONGNUAN_PROVINCE_URL") else {
+        return Ok(None);
+    };
+    let loopback = [
+        "http://127.0.0.1:",
+        "http://127.0.0.1/",
+        "http://localhost:",
+        "http://localhost/",
+        "http://[::1]:",
+    ];
+    if !(url.starts_with("https://") || loopback.iter().any(|p| url.starts_with(p))) {
+        return Err(err(
+            "SONGNUAN_PROVINCE_URL",
+            "应为 https:// 地址（含个人信息，只经加密通道发送；http:// 仅限本机）",
+        ));
+    }
+    let token = get("SONGNUAN_PROVINCE_TOKEN").ok_or_else(|| {
+        err(
+            "SONGNUAN_PROVINCE_TOKEN",
+            "设置了 SONGNUAN_PROVINCE_URL 时必须设置",
+        )
+    })?;
+    Ok(Some(ProvinceSettings {
+        url,
+        token,
+        batch: parse_num(get, "SONGNUAN_PROVINCE_BATCH", 100u32, 1, 1000)?,
+        every: Duration::from_secs(parse_num(get, "SONGNUAN_PROVINCE_EVERY_SECS", 600u64, 1, 86_400)?),
+        timeout: Duration::from_millis(parse_num(
+            get,
+            "SONGNUAN_PROVINCE_TIMEOUT_MS",
+            30_000u64,
+            50,
+            300_000,
+        )?),
+    }))
 }
 
 /// Which SMS provider sends the NOTICE jobs (`SONGNUAN_SMS_PROVIDER`, default `log`).
@@ -317,6 +391,14 @@ impl Settings {
                 }
                 other => other,
             },
+            province: province_settings(&get)?,
+            letter_delay: Duration::from_secs(parse_num(
+                &get,
+                "SONGNUAN_LETTER_DELAY_SECS",
+                60u64,
+                0,
+                86_400,
+            )?),
         })
     }
 
@@ -456,6 +538,42 @@ mod tests {
             matches!(s.sms.provider, SmsProviderKind::Http { ref url, .. } if url == "http://127.0.0.1:9")
         );
         assert!(!format!("{:?}", s.sms).contains("the-access-key"));
+    }
+
+    #[test]
+    fn the_province_push_needs_a_token_and_tls_off_this_host() {
+        let s = with(&[]).unwrap();
+        assert!(s.province.is_none());
+        assert_eq!(s.letter_delay, Duration::from_secs(60));
+        let e = with(&[("SONGNUAN_PROVINCE_URL", "https://province.example/api")]).unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_PROVINCE_TOKEN");
+        let e = with(&[
+            ("SONGNUAN_PROVINCE_URL", "http://province.example/api"),
+            ("SONGNUAN_PROVINCE_TOKEN", "t"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_PROVINCE_URL");
+        let e = with(&[
+            ("SONGNUAN_PROVINCE_URL", "http://127.0.0.1.example/api"),
+            ("SONGNUAN_PROVINCE_TOKEN", "t"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_PROVINCE_URL");
+        let s = with(&[
+            ("SONGNUAN_PROVINCE_URL", "http://127.0.0.1:9500/api"),
+            ("SONGNUAN_PROVINCE_TOKEN", "the-bearer-token"),
+        ])
+        .unwrap();
+        let p = s.province.as_ref().unwrap();
+        assert_eq!((p.batch, p.every), (100, Duration::from_secs(600)));
+        assert!(!format!("{s:?}").contains("the-bearer-token"));
+        let e = with(&[
+            ("SONGNUAN_PROVINCE_URL", "https://province.example/api"),
+            ("SONGNUAN_PROVINCE_TOKEN", "t"),
+            ("SONGNUAN_PROVINCE_BATCH", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.name, "SONGNUAN_PROVINCE_BATCH");
     }
 
     #[test]

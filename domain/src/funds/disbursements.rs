@@ -404,7 +404,7 @@ pub async fn mark_paid(
     // The recipient's notice and its job, committed with the payment or not at all.
     let recipient =
         crate::core::db::find::<recipient::Entity, _>(change.txn(), after.recipient_id, "慰问对象").await?;
-    notices::queue(&mut change, &after, &recipient).await?;
+    notices::queue(&mut change, &after, &recipient, s.settings.letter_delay).await?;
     change.commit().await?;
     outbox::wake();
     Ok(after)
@@ -473,25 +473,56 @@ pub async fn mark_entered(
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
         let (before, _) = load_for_update(change.txn(), actor, id).await?;
-        if !matches!(status_of(&before), DStatus::Paid | DStatus::Confirmed) {
-            return Err(wrong_state(&before, "登记录入（须已付款）"));
-        }
-        if before.entered_at.is_some() {
-            if before.provincial_ref.as_deref() == Some(provincial_ref.as_str()) {
-                out.push(before);
-                continue;
+        match enter(&mut change, before, &provincial_ref).await? {
+            Entry::Entered(d) | Entry::Same(d) => out.push(d),
+            Entry::Other(_) => {
+                return Err(DomainError::Conflict(
+                    format!("发放记录 #{id} 已以另一编号录入").into(),
+                ));
             }
-            return Err(DomainError::Conflict(
-                format!("发放记录 #{id} 已以另一编号录入").into(),
-            ));
         }
-        let mut am: disbursement::ActiveModel = before.clone().into();
-        am.entered_at = Set(Some(change.now()));
-        am.provincial_ref = Set(Some(provincial_ref.clone()));
-        am.updated_at = Set(change.now());
-        let after = save(&mut change, &before, am).await?;
-        out.push(after);
     }
     change.commit().await?;
     Ok(out)
+}
+
+/// What entering one record came to (`enter`).
+#[derive(Debug)]
+pub enum Entry {
+    /// Entered now, with the reference given (audited).
+    Entered(disbursement::Model),
+    /// Entered before with the same reference: unchanged.
+    Same(disbursement::Model),
+    /// Entered before with another reference: unchanged (`markEntered` refuses it as a conflict,
+    /// the push leaves the first entry standing).
+    Other(disbursement::Model),
+}
+
+/// The entry rule, one place for both paths — the pull (`markEntered`) and the provincial
+/// platform's push receipt (`work::province`): only a PAID or CONFIRMED record is entered, with
+/// `enteredAt` now and the platform's reference, audited in `change`; an entered record is
+/// never changed, so both paths are idempotent.
+pub async fn enter(
+    change: &mut Change,
+    before: disbursement::Model,
+    provincial_ref: &str,
+) -> DomainResult<Entry> {
+    let provincial_ref = clean("provincialRef", provincial_ref, 100)?;
+    if !matches!(status_of(&before), DStatus::Paid | DStatus::Confirmed) {
+        return Err(wrong_state(&before, "登记录入（须已付款）"));
+    }
+    if before.entered_at.is_some() {
+        return Ok(
+            if before.provincial_ref.as_deref() == Some(provincial_ref.as_str()) {
+                Entry::Same(before)
+            } else {
+                Entry::Other(before)
+            },
+        );
+    }
+    let mut am: disbursement::ActiveModel = before.clone().into();
+    am.entered_at = Set(Some(change.now()));
+    am.provincial_ref = Set(Some(provincial_ref));
+    am.updated_at = Set(change.now());
+    Ok(Entry::Entered(save(change, &before, am).await?))
 }

@@ -60,11 +60,14 @@ pub fn parse_target(target: &str) -> Option<i64> {
 }
 
 /// Queues the notice of a disbursement just paid, inside the payment's `Change`: a PENDING
-/// notice row and, for an SMS, its NOTICE job, both once per disbursement whatever is retried.
+/// notice row and its job — NOTICE for an SMS; LETTERS for a letter, due `letter_delay` later
+/// so the payments of a burst are printed in one batch per campaign (`work::letters`) — both
+/// once per disbursement whatever is retried.
 pub async fn queue(
     change: &mut Change,
     paid: &disbursement::Model,
     r: &recipient::Model,
+    letter_delay: std::time::Duration,
 ) -> DomainResult<()> {
     let now = change.now();
     let channel = channel_for(r);
@@ -85,9 +88,22 @@ pub async fn queue(
         .on_conflict_do_nothing_on([notice::Column::DisbursementId])
         .exec_without_returning(change.txn())
         .await?;
-    // Letters are produced in batches per campaign (not built yet): no job per letter.
     if channel != NoticeChannel::Sms {
-        return Ok(());
+        // Each letter has its own job (so none is lost); the first to run prints every
+        // pending letter of the campaign, the others find theirs printed.
+        let run_at = now + chrono::Duration::from_std(letter_delay).unwrap_or_default();
+        return outbox::enqueue_at(
+            change.txn(),
+            NewJob {
+                kind: outbox::kinds::LETTERS,
+                target: Some(target(paid.id)),
+                idempotency_key: format!("letter:{}", paid.id),
+                max_attempts: outbox::DEFAULT_MAX_ATTEMPTS,
+            },
+            now,
+            run_at,
+        )
+        .await;
     }
     outbox::enqueue(
         change.txn(),

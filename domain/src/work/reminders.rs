@@ -19,15 +19,24 @@
 //! text message; a failure clears the claim and fails the job, which retries with backoff. A
 //! posted reminder is never posted again; a crash between the claim and the POST loses that
 //! post rather than doubling it.
+//!
+//! **OVERDUE also goes to the campaign's ADMINs** (`campaign_admins`: enabled users with the
+//! ADMIN role in the campaign's organisation or one above it). Everyone who reads `reminders`
+//! (ADMIN, CASEWORKER, AUDITOR) sees every level in the API; the group-robot post of an OVERDUE
+//! reminder names the admins in its text (`@显示名`) and @-mentions them by username, in both
+//! robots' shapes (企业微信 `text.mentioned_list`, 钉钉 `at.atUserIds`; each ignores the other's
+//! field), so the IM user ids must equal the usernames for the mention to ring. DUE_SOON goes
+//! to the caseworkers only.
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::outbox::{self, NewJob, kinds};
 use crate::core::services::Services;
+use crate::people::access::Role;
 use crate::people::access::{Actor, Permission};
 use crate::plan::calendar::Calendar;
 use crate::plan::statuses::SERVED_STATES;
 use crate::plan::{calendar_store, campaign};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, SubsecRound, Utc};
-use entities::{campaign as campaign_row, disbursement, job, reminder};
+use entities::{campaign as campaign_row, disbursement, job, organization, reminder, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -148,6 +157,47 @@ pub fn message(r: &reminder::Model, campaign_name: &str) -> String {
     )
 }
 
+/// The campaign's ADMINs: enabled users with the ADMIN role whose organisation is the
+/// campaign's or one above it (the materialised path), by id.
+pub async fn campaign_admins<C: ConnectionTrait>(db: &C, campaign_id: i64) -> DomainResult<Vec<user::Model>> {
+    let Some(c) = campaign_row::Entity::find_by_id(campaign_id).one(db).await? else {
+        return Ok(Vec::new());
+    };
+    let Some(org) = organization::Entity::find_by_id(c.organization_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let line: Vec<i64> = org.path.split('/').filter_map(|p| p.parse().ok()).collect();
+    Ok(user::Entity::find()
+        .filter(user::Column::OrganizationId.is_in(line))
+        .filter(user::Column::Disabled.eq(false))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|u| Role::parse_list(&u.roles).contains(&Role::Admin))
+        .collect())
+}
+
+/// The group-robot body of one reminder: the text message, and for an OVERDUE one the
+/// campaign's admins named in the text and @-mentioned (企业微信 and 钉钉 shapes together).
+pub fn robot_body(r: &reminder::Model, campaign_name: &str, admins: &[user::Model]) -> serde_json::Value {
+    let mut content = message(r, campaign_name);
+    if level_of(r) != ReminderLevel::Overdue || admins.is_empty() {
+        return json!({"msgtype": "text", "text": {"content": content}});
+    }
+    let names: Vec<String> = admins.iter().map(|a| format!("@{}", a.display_name)).collect();
+    content.push_str(&format!("\n请管理员督办：{}", names.join(" ")));
+    let ids: Vec<&str> = admins.iter().map(|a| a.username.as_str()).collect();
+    json!({
+        "msgtype": "text",
+        "text": {"content": content, "mentioned_list": ids},
+        "at": {"atUserIds": ids, "isAtAll": false},
+    })
+}
+
 /// Posts the reminders of `day` not yet posted to the group robot, each once; the number
 /// posted. Nothing when no robot is configured.
 pub async fn post(s: &Services, day: NaiveDate) -> DomainResult<usize> {
@@ -187,7 +237,11 @@ pub async fn post(s: &Services, day: NaiveDate) -> DomainResult<usize> {
             .await?
             .map(|c| c.name)
             .unwrap_or_default();
-        let body = json!({"msgtype": "text", "text": {"content": message(&r, &name)}});
+        let admins = match level_of(&r) {
+            ReminderLevel::Overdue => campaign_admins(&s.db, r.campaign_id).await?,
+            ReminderLevel::DueSoon => Vec::new(),
+        };
+        let body = robot_body(&r, &name, &admins);
         if let Err(e) = send(&client, url, &body).await {
             reminder::Entity::update_many()
                 .col_expr(
