@@ -1,8 +1,8 @@
 //! The schema root: the Query and Mutation of every domain area merged, the request limits,
 //! and the SDL committed as `schema.graphql`.
 use super::{
-    audit, auth, calendar, campaigns, funds, jobs, organizations, procurement, recipients, reminders, users,
-    visits,
+    audit, auth, calendar, campaigns, evaluation, funds, jobs, organizations, procurement, recipients,
+    reminders, reports, users, visits,
 };
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use domain::Services;
@@ -22,6 +22,8 @@ pub struct QueryRoot(
     audit::AuditQuery,
     jobs::JobQuery,
     reminders::ReminderQuery,
+    reports::ReportQuery,
+    evaluation::EvaluationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -37,6 +39,8 @@ pub struct MutationRoot(
     calendar::CalendarMutation,
     visits::VisitMutation,
     jobs::JobMutation,
+    reports::ReportMutation,
+    evaluation::EvaluationMutation,
 );
 
 pub type SongnuanSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -38,7 +38,7 @@ const ENTRY_OVERHEAD: usize = 96;
 
 /// Root fields whose answers are always made afresh.
 /// `jobs` reads a table that is not tracked by `data_version` (it changes at every claim).
-pub const NEVER_KEPT: [&str; 3] = ["auditLog", "verifyAuditChain", "jobs"];
+pub const NEVER_KEPT: [&str; 4] = ["auditLog", "verifyAuditChain", "jobs", "report"];
 
 /// Whether the answer to a prepared query may be kept: it changes nothing and asks for nothing
 /// in `NEVER_KEPT`.
