@@ -127,7 +127,7 @@ pub fn progress(c: &campaign::Model, categories: &[category::Model], money: &Mon
         committed: Money::from_fen(money.committed_fen),
         spent: Money::from_fen(money.spent_fen),
         entry_overdue: money.entry_overdue as i32,
-        // Surveys come with the evaluation module.
+        // From the surveys (`evaluation::satisfaction_of`), above this layer: the API fills it.
         satisfaction_rate: None,
     }
 }

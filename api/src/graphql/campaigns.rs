@@ -2,7 +2,7 @@
 use super::context::{actor, id_of, services};
 use super::enums::{CampaignStage, RecipientKind};
 use super::errors::ApiResult;
-use super::loaders::{CategoriesLoader, FiguresLoader, OrgLoader, loader};
+use super::loaders::{CategoriesLoader, FiguresLoader, OrgLoader, SatisfactionLoader, loader};
 use super::organizations::Organization;
 use super::scalars::{Date, Decimal};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -112,7 +112,10 @@ impl Campaign {
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
-        let p = domain::campaigns::progress(&self.0, &categories, &money);
+        let mut p = domain::campaigns::progress(&self.0, &categories, &money);
+        if ctx.look_ahead().field("satisfactionRate").exists() {
+            p.satisfaction_rate = loader::<SatisfactionLoader>(ctx).load_one(self.0.id).await?;
+        }
         Ok(CampaignProgress {
             planned_recipients: p.planned_recipients,
             served_recipients: p.served_recipients,

@@ -115,6 +115,11 @@ loader!(NoticeLoader, notice::Model, |s, keys| {
     domain::notices::by_disbursement(&s.db, keys)
 });
 
+// Share of satisfied survey answers (`CampaignProgress.satisfactionRate`); no entry: none yet.
+loader!(SatisfactionLoader, f64, |s, keys| {
+    domain::evaluation::satisfaction_of(&s.db, keys)
+});
+
 loader!(FiguresLoader, domain::funds::MoneyFigures, |s, keys| {
     domain::funds::figures_of(&s.db, keys, chrono::Utc::now().date_naive())
 });
@@ -271,6 +276,7 @@ per_request! {
     history: HistoryLoader(scope),
     figures: FiguresLoader(),
     notices: NoticeLoader(),
+    satisfaction: SatisfactionLoader(),
 }
 
 pub fn attach(req: async_graphql::Request, services: &Services, scope: &Scope) -> async_graphql::Request {

@@ -214,6 +214,9 @@ async fn world(app: &TestApp) -> World {
     )
     .await;
 
+    // Under review: the campaign's evaluation exists and is walked too.
+    app.advance(&admin, &now, "REVIEW").await;
+
     let mut tokens = vec![("ADMIN", admin.clone())];
     for role in ROLES.iter().filter(|r| **r != "ADMIN") {
         let org = if *role == "GRASSROOTS" { &g1 } else { &root };

@@ -117,6 +117,16 @@ const TYPES: &[&str] = &[
     "JobStatus",
     "Reminder",
     "ReminderLevel",
+    "SurveyChannel",
+    "Grade",
+    "EvaluationStep",
+    "NarrativeSection",
+    "SurveyResponse",
+    "Sample",
+    "IndicatorScore",
+    "Narrative",
+    "Evaluation",
+    "SurveyInput",
 ];
 const QUERIES: &[&str] = &[
     "me",
@@ -127,6 +137,8 @@ const QUERIES: &[&str] = &[
     "verifyAuditChain",
     "jobs",
     "reminders",
+    "evaluation",
+    "sampleSize",
 ];
 /// Single fields of types not listed whole in `TYPES`.
 const FIELDS: &[(&str, &str)] = &[("Disbursement", "notice")];
@@ -138,6 +150,11 @@ const MUTATIONS: &[&str] = &[
     "addCategory",
     "advanceCampaign",
     "retryJob",
+    "recordSurvey",
+    "drawSample",
+    "advanceEvaluation",
+    "scoreIndicator",
+    "setNarrative",
 ];
 
 fn compare_fields(
