@@ -8,7 +8,7 @@ use calamine::{DataRef, ExcelDateTime, Reader, SheetType, SheetVisible, Xlsx};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
 mod xlsx;
-use xlsx::{read_xlsx, unzipped_sizes};
+use xlsx::{count_shared_strings, read_xlsx, unzipped_sizes};
 
 pub const MAX_BYTES: u64 = 20 * 1024 * 1024;
 /// Data rows (non-empty rows after the header); more than this is treated as hostile.
@@ -20,6 +20,17 @@ pub const MAX_FIELD_CHARS: usize = 1000;
 /// inflate an entry past its declared size and calamine keeps all shared strings in memory, so
 /// without this a 20 MB zip bomb could take gigabytes.
 pub const MAX_UNZIPPED_BYTES: u64 = 256 * 1024 * 1024;
+/// What the shared strings part may inflate to. A header and [`MAX_ROWS`] rows of eight distinct
+/// texts of up to 20 characters come to ~50 MB of `<si><t>…</t></si>`.
+pub const MAX_SHARED_STRINGS_BYTES: u64 = 64 * 1024 * 1024;
+/// Shared strings (`<si>` entries, and the `uniqueCount` a file claims): every cell of the eight
+/// columns of [`MAX_ROWS`] rows distinct. calamine loads the whole table before the first row and
+/// reserves room for the claimed count up front, so a few hundred KB of zip holding 15 million
+/// empty strings would otherwise cost ~600 MB and tens of seconds before any limit is seen; the
+/// table is counted first, streaming, and the file refused at the first string over the limit.
+/// Held by calamine, the table takes at most 24 B (the `String`) plus one heap block (≥ 32 B)
+/// per entry plus its text: ≤ 1.6 M × 56 B + 64 MB ≈ 150 MB, whatever the file claims.
+pub const MAX_SHARED_STRINGS: u64 = MAX_ROWS as u64 * 8;
 /// calamine builds a full style object (fonts, fills, borders) for each tiny `<xf/>` element of
 /// `styles.xml`, so that part gets its own, much smaller budget. Real workbooks stay far below:
 /// Excel itself allows 64 000 cell formats.
@@ -163,10 +174,16 @@ pub enum ReadError<E> {
 /// Reads the upload at `path` (xlsx if it starts like a zip, otherwise CSV), calling `on_row`
 /// for each non-empty data row in order. Returns how many rows were passed to `on_row`.
 ///
-/// Blocking I/O: call it from `spawn_blocking` in async code. Errors can come after some rows
-/// were already delivered (a bad row late in the file, [`MAX_ROWS`] exceeded), so callers must
-/// treat the rows as provisional until this returns `Ok`. A sheet with a header but no data is
-/// [`SheetError::Empty`].
+/// The file is read twice: a first pass checks every limit and the whole file's shape (header,
+/// rows, encoding, XML) and delivers nothing; only a file that passes is read again for
+/// `on_row`. So a file is either refused before its first row reaches the caller — as soon as a
+/// limit is crossed, not after everything was judged — or delivered whole; the only error after
+/// a delivered row is the caller's own (or the file changing between the passes). Memory does
+/// not grow with the file in either pass, beyond an xlsx's shared strings (see
+/// [`MAX_SHARED_STRINGS`]).
+///
+/// Blocking I/O: call it from `spawn_blocking` in async code. A sheet with a header but no data
+/// is [`SheetError::Empty`].
 pub fn read_file<E>(path: &Path, on_row: impl FnMut(SheetRow) -> Result<(), E>) -> Result<u32, ReadError<E>> {
     let file = File::open(path).map_err(|e| io_error(e, "无法打开文件"))?;
     // The handle's metadata, not the path's: it is the file we will actually read.
@@ -194,24 +211,39 @@ fn read_source<R: Read + Seek, E>(
     on_row: impl FnMut(SheetRow) -> Result<(), E>,
 ) -> Result<u32, ReadError<E>> {
     let format = sniff(&mut source)?;
-    source
-        .seek(SeekFrom::Start(0))
-        .map_err(|e| io_error(e, "读取文件失败"))?;
-    let mut rows = Rows::new(on_row);
+    rewind(&mut source)?;
     match format {
         Format::Xlsx => {
             let sizes = unzipped_sizes(&mut source, len)?;
-            if sizes.total > MAX_UNZIPPED_BYTES || sizes.styles > MAX_STYLES_BYTES {
+            if sizes.total > MAX_UNZIPPED_BYTES
+                || sizes.styles > MAX_STYLES_BYTES
+                || sizes.shared_strings > MAX_SHARED_STRINGS_BYTES
+            {
                 return Err(SheetError::TooLarge.into());
             }
-            source
-                .seek(SeekFrom::Start(0))
-                .map_err(|e| io_error(e, "读取文件失败"))?;
-            read_xlsx(source, &mut rows)?;
+            rewind(&mut source)?;
+            count_shared_strings(&mut source)?;
+            rewind(&mut source)?;
+            read_xlsx(source, on_row)
         }
-        Format::Csv { utf8 } => read_csv(source, utf8, &mut rows)?,
+        Format::Csv { utf8 } => {
+            // The checking pass: limits and shape, nothing delivered.
+            let mut check = Rows::new(|_: SheetRow| Ok::<(), E>(()));
+            read_csv(&mut source, utf8, &mut check)?;
+            check.finish::<E>()?;
+            rewind(&mut source)?;
+            let mut rows = Rows::new(on_row);
+            read_csv(source, utf8, &mut rows)?;
+            rows.finish()
+        }
     }
-    rows.finish()
+}
+
+fn rewind(source: &mut impl Seek) -> Result<(), SheetError> {
+    source
+        .seek(SeekFrom::Start(0))
+        .map(|_| ())
+        .map_err(|e| io_error(e, "读取文件失败"))
 }
 
 fn io_error(e: io::Error, message: &str) -> SheetError {

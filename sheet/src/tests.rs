@@ -472,7 +472,8 @@ fn too_many_rows_are_rejected() {
     })
     .unwrap_err();
     assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)));
-    assert_eq!(seen, MAX_ROWS);
+    // Refused in the checking pass: not one row reached the caller.
+    assert_eq!(seen, 0);
 }
 
 /// A zip whose directory claims one (empty, stored) entry `name` of `size` bytes.
@@ -529,7 +530,8 @@ fn zip64_sizes_are_read_too() {
         sizes,
         Ok(ZipSizes {
             total: 5 << 30,
-            styles: 0
+            styles: 0,
+            shared_strings: 0
         })
     );
     let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
@@ -544,7 +546,8 @@ fn zip_bombs_are_rejected_by_declared_size() {
         sizes,
         Ok(ZipSizes {
             total: 3_000_000_000,
-            styles: 0
+            styles: 0,
+            shared_strings: 0
         })
     );
     let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
@@ -572,12 +575,68 @@ fn style_bombs_have_a_smaller_budget() {
             sizes,
             Ok(ZipSizes {
                 total: (8 << 20) + 1,
-                styles: (8 << 20) + 1
+                styles: (8 << 20) + 1,
+                shared_strings: 0
             })
         );
         let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
         assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)), "{name}");
     }
+}
+
+/// A zip holding only `xl/sharedStrings.xml` with `n` empty strings (deflated: a few hundred KB
+/// per ten million), the table claiming `claimed` unique ones.
+fn shared_strings_zip(n: u64, claimed: u64) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    z.start_file("xl/sharedStrings.xml", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    write!(
+        z,
+        r#"<?xml version="1.0"?><sst xmlns="x" count="{claimed}" uniqueCount="{claimed}">"#
+    )
+    .unwrap();
+    let chunk = "<si><t/></si>".repeat(10_000);
+    for _ in 0..n / 10_000 {
+        z.write_all(chunk.as_bytes()).unwrap();
+    }
+    z.write_all("<si><t/></si>".repeat((n % 10_000) as usize).as_bytes())
+        .unwrap();
+    z.write_all(b"</sst>").unwrap();
+    z.finish().unwrap().into_inner()
+}
+
+#[test]
+fn shared_string_bombs_are_counted_before_calamine_loads_them() {
+    // One string over the limit, truthfully claimed: refused while counting.
+    let bomb = shared_strings_zip(MAX_SHARED_STRINGS + 1, MAX_SHARED_STRINGS + 1);
+    assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
+    let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
+    assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)), "{err:?}");
+    // The same, claiming few: the count, not the claim, decides.
+    let liar = shared_strings_zip(MAX_SHARED_STRINGS + 1, 3);
+    let err = read_bytes(&liar, |_| Ok::<(), ()>(())).unwrap_err();
+    assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)), "{err:?}");
+    // A claim over the limit is refused at once (calamine would reserve room for it).
+    let claim = shared_strings_zip(3, u64::MAX);
+    let err = read_bytes(&claim, |_| Ok::<(), ()>(())).unwrap_err();
+    assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)), "{err:?}");
+    // At the limit the table passes, and calamine then finds no workbook in the zip.
+    let ok = shared_strings_zip(MAX_SHARED_STRINGS, MAX_SHARED_STRINGS);
+    let err = read_bytes(&ok, |_| Ok::<(), ()>(())).unwrap_err();
+    assert!(
+        matches!(err, ReadError::Sheet(SheetError::Unreadable(_))),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn shared_strings_have_their_own_size_budget() {
+    let bomb = zip_claiming("xl/SharedStrings.xml", (MAX_SHARED_STRINGS_BYTES + 1) as u32);
+    let sizes = unzipped_sizes(&mut Cursor::new(&bomb), bomb.len() as u64).unwrap();
+    assert_eq!(sizes.shared_strings, MAX_SHARED_STRINGS_BYTES + 1);
+    let err = read_bytes(&bomb, |_| Ok::<(), ()>(())).unwrap_err();
+    assert!(matches!(err, ReadError::Sheet(SheetError::TooLarge)));
 }
 
 #[test]

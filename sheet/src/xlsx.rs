@@ -1,12 +1,14 @@
 //! The xlsx side: the first visible sheet read cell by cell (calamine's streaming reader),
 //! after the zip's declared sizes were checked against the limits (a small file that claims to
-//! inflate to gigabytes is refused before anything is unpacked).
+//! inflate to gigabytes is refused before anything is unpacked), and the shared strings counted
+//! (a small file holding millions of them is refused before calamine loads them).
 use super::*;
+use quick_xml::events::Event;
 
-pub(crate) fn read_xlsx<R: Read + Seek, E, F>(source: R, rows: &mut Rows<F>) -> Result<(), ReadError<E>>
-where
-    F: FnMut(SheetRow) -> Result<(), E>,
-{
+pub(crate) fn read_xlsx<R: Read + Seek, E>(
+    source: R,
+    on_row: impl FnMut(SheetRow) -> Result<(), E>,
+) -> Result<u32, ReadError<E>> {
     let mut workbook = Xlsx::new(source).map_err(xlsx_error)?;
     // The first tab the user sees: templates often keep lookup lists on a hidden first sheet.
     let name = {
@@ -23,9 +25,26 @@ where
     let Some(name) = name else {
         return Err(SheetError::Empty.into());
     };
-    // Streams the sheet XML cell by cell; only the shared strings table stays in memory, and
-    // that is bounded by MAX_UNZIPPED_BYTES.
-    let mut cells = workbook.worksheet_cells_reader(&name).map_err(xlsx_error)?;
+    // The checking pass (limits, shape, XML to the end), then the delivering one; the workbook
+    // (and its shared strings) is opened once for both.
+    let mut check = Rows::new(|_: SheetRow| Ok::<(), E>(()));
+    walk(&mut workbook, &name, &mut check)?;
+    check.finish::<E>()?;
+    let mut rows = Rows::new(on_row);
+    walk(&mut workbook, &name, &mut rows)?;
+    rows.finish()
+}
+
+/// Streams the sheet XML cell by cell into `rows`.
+fn walk<R: Read + Seek, E, F>(
+    workbook: &mut Xlsx<R>,
+    name: &str,
+    rows: &mut Rows<F>,
+) -> Result<(), ReadError<E>>
+where
+    F: FnMut(SheetRow) -> Result<(), E>,
+{
+    let mut cells = workbook.worksheet_cells_reader(name).map_err(xlsx_error)?;
     let mut current: Option<u32> = None;
     while let Some(cell) = cells.next_cell().map_err(xlsx_error)? {
         let (row, col) = cell.get_position();
@@ -47,6 +66,71 @@ where
         rows.end()?;
     }
     Ok(())
+}
+
+/// Counts the entries of every shared strings part, streaming, before calamine loads the table
+/// into memory: refused at the first entry over [`MAX_SHARED_STRINGS`], or at once when the part
+/// claims more (`uniqueCount`, which calamine reserves room for). Memory: the inflater's window
+/// and one XML event.
+pub(crate) fn count_shared_strings<R: Read + Seek>(source: R) -> Result<(), SheetError> {
+    let bad = |what: &dyn std::fmt::Display| {
+        tracing::debug!(error = %what, "sheet: shared strings unreadable");
+        SheetError::Unreadable(NOT_XLSX.to_owned())
+    };
+    let mut zip = zip::ZipArchive::new(source).map_err(|e| bad(&e))?;
+    let parts: Vec<usize> = (0..zip.len())
+        .filter(|&i| {
+            zip.name_for_index(i)
+                .and_then(Result::ok)
+                .is_some_and(|n| is_part(n.as_bytes(), b"sharedStrings.xml"))
+        })
+        .collect();
+    for i in parts {
+        let part = zip.by_index(i).map_err(|e| bad(&e))?;
+        let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
+        let (mut buf, mut count) = (Vec::new(), 0u64);
+        loop {
+            buf.clear();
+            match xml.read_event_into(&mut buf).map_err(|e| bad(&e))? {
+                Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
+                    "si" => {
+                        count += 1;
+                        if count > MAX_SHARED_STRINGS {
+                            return Err(SheetError::TooLarge);
+                        }
+                    }
+                    "sst" => {
+                        for a in e.attributes().with_checks(false) {
+                            let a = a.map_err(|e| bad(&e))?;
+                            if a.key.local_name().as_ref() != "uniqueCount" {
+                                continue;
+                            }
+                            let digits = a.value.trim();
+                            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                                return Err(bad(&"uniqueCount is not a number"));
+                            }
+                            // More digits than u64 holds is over the limit too.
+                            let claimed = digits.parse::<u64>().unwrap_or(u64::MAX);
+                            if claimed > MAX_SHARED_STRINGS {
+                                return Err(SheetError::TooLarge);
+                            }
+                        }
+                    }
+                    _ => {}
+                },
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a zip entry's file name (any folder, any letter case: calamine finds parts so) is
+/// `file`.
+fn is_part(path: &[u8], file: &[u8]) -> bool {
+    let name = path.rsplit(|&b| b == b'/' || b == b'\\').next().unwrap_or(path);
+    name.eq_ignore_ascii_case(file)
 }
 
 pub(crate) fn cell_text(value: &DataRef<'_>) -> Option<String> {
@@ -101,6 +185,8 @@ pub(crate) struct ZipSizes {
     /// Every entry named `styles.xml`, whatever its folder: calamine finds the part by name,
     /// folder from the package relationships and letter case ignored.
     pub(crate) styles: u64,
+    /// Every entry named `sharedStrings.xml`, likewise.
+    pub(crate) shared_strings: u64,
 }
 
 /// Reads [`ZipSizes`] from the central directory (see [`MAX_UNZIPPED_BYTES`]). Anything this
@@ -146,7 +232,12 @@ pub(crate) fn unzipped_sizes<R: Read + Seek>(r: &mut R, len: u64) -> Result<ZipS
     }
     seek(r, dir_at)?;
     let dir = read_up_to(r, dir_len as usize)?;
-    let (mut sizes, mut p) = (ZipSizes { total: 0, styles: 0 }, 0usize);
+    let mut sizes = ZipSizes {
+        total: 0,
+        styles: 0,
+        shared_strings: 0,
+    };
+    let mut p = 0usize;
     for _ in 0..entries {
         if !dir.get(p..).is_some_and(|d| d.starts_with(ENTRY)) {
             return Err(bad());
@@ -160,9 +251,11 @@ pub(crate) fn unzipped_sizes<R: Read + Seek>(r: &mut R, len: u64) -> Result<ZipS
         }
         sizes.total = sizes.total.saturating_add(size);
         let path = dir.get(p + 46..p + 46 + name).ok_or_else(bad)?;
-        let file = path.rsplit(|&b| b == b'/' || b == b'\\').next().unwrap_or(path);
-        if file.eq_ignore_ascii_case(b"styles.xml") {
+        if is_part(path, b"styles.xml") {
             sizes.styles = sizes.styles.saturating_add(size);
+        }
+        if is_part(path, b"sharedStrings.xml") {
+            sizes.shared_strings = sizes.shared_strings.saturating_add(size);
         }
         p += 46 + name + extra + comment;
     }

@@ -4,9 +4,15 @@
 //!
 //! `Change::begin` first updates the single `audit_head` row. That write lock is held until
 //! commit, so on both databases mutations append to the chain one at a time, and a refused
-//! mutation rolls back with nothing written.
+//! mutation rolls back with nothing written. It is the writers' lock: keep what runs under it
+//! short (a long writer such as an import commits in batches, see `recipients::import`).
+//!
+//! Waiting for it is first come, first served. PostgreSQL queues row-lock waiters itself.
+//! SQLite's busy handler only polls (every 100 ms once a writer has waited a while), so a writer
+//! that commits short transactions back to back would starve one that waits; on SQLite the
+//! writers of one database file therefore queue in process (`turnstile`) before they lock.
 use crate::core::error::{DomainError, DomainResult};
-use crate::core::pagination::{self, Page, PageArgs};
+use crate::core::pagination::{self, Lead, Page, PageArgs};
 use crate::people::access::{Actor, Permission};
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::{audit_head, audit_log};
@@ -18,6 +24,11 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+use tokio::sync::{Mutex as Turn, OwnedMutexGuard};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -63,6 +74,27 @@ pub struct Change {
     at: DateTime<Utc>,
     wrote: bool,
     locked: bool,
+    /// SQLite: this writer's turn, held until commit or drop (after `txn`, so it is let go
+    /// once the transaction is).
+    _turn: Option<OwnedMutexGuard<()>>,
+}
+
+/// How long a SQLite writer waits for its turn: the connection's busy timeout (`core::db`).
+const TURN_WAIT: Duration = Duration::from_secs(30);
+
+/// The queue of SQLite writers of `db`'s database file (`None` on PostgreSQL).
+fn turnstile(db: &DatabaseConnection) -> Option<Arc<Turn<()>>> {
+    static TURNSTILES: LazyLock<Mutex<HashMap<PathBuf, Arc<Turn<()>>>>> = LazyLock::new(Default::default);
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return None;
+    }
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let mut all = TURNSTILES.lock().unwrap_or_else(|p| p.into_inner());
+    Some(all.entry(file).or_default().clone())
 }
 
 impl Change {
@@ -71,7 +103,20 @@ impl Change {
         actor: Option<&Actor>,
         action: &'static str,
     ) -> DomainResult<Change> {
+        let turn = match turnstile(db) {
+            Some(t) => Some(
+                tokio::time::timeout(TURN_WAIT, t.lock_owned())
+                    .await
+                    .map_err(|_| {
+                        DomainError::internal(anyhow::anyhow!(
+                            "SQLite writer waited {TURN_WAIT:?} for its turn"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
         let mut change = Change::begin_unlocked(db, actor, action).await?;
+        change._turn = turn;
         change.lock().await?;
         Ok(change)
     }
@@ -106,6 +151,7 @@ impl Change {
             at: Utc::now().trunc_subsecs(6),
             wrote: false,
             locked: false,
+            _turn: None,
         })
     }
 
@@ -409,17 +455,26 @@ pub async fn list(
     page: PageArgs<'_>,
 ) -> DomainResult<Page<audit_log::Model>> {
     actor.require(Permission::ReadAuditLog)?;
+    // A filtered page walks `(target_type, target_id, id)`, `(target_type, id)` or
+    // `(action, id)` (migration m20260109) down from the cursor: the first filter given leads
+    // (see `pagination::Lead`), the others are equalities on the index or checks on the rows
+    // walked.
     let mut q = audit_log::Entity::find();
-    if let Some(t) = &filter.target_type {
-        q = q.filter(audit_log::Column::TargetType.eq(t.as_str()));
-    }
+    let lead = if let Some(t) = &filter.target_type {
+        Some(Lead::new(audit_log::Column::TargetType, t.as_str()))
+    } else {
+        filter
+            .action
+            .as_ref()
+            .map(|a| Lead::new(audit_log::Column::Action, a.as_str()))
+    };
     if let Some(t) = &filter.target_id {
         q = q.filter(audit_log::Column::TargetId.eq(t.as_str()));
     }
-    if let Some(a) = &filter.action {
+    if let (Some(_), Some(a)) = (&filter.target_type, &filter.action) {
         q = q.filter(audit_log::Column::Action.eq(a.as_str()));
     }
-    pagination::fetch(db, q, audit_log::Column::Id, page, true).await
+    pagination::fetch(db, q, lead, audit_log::Column::Id, page, true).await
 }
 
 /// Count of entries, for tests and `/metrics`.

@@ -3,8 +3,8 @@
 //! category row so the most read pages (the campaign screen, the size of a recipient list)
 //! count nothing. A nomination goes through `recipient_added` and every status change through
 //! `recipient_moved` / `disbursement_moved`, inside the same transaction as the row, so a counter
-//! moves exactly when the row it counts does; bulk writers (import, demo, generators) call
-//! `recount`.
+//! moves exactly when the row it counts does; an import adds each batch's rows with
+//! `recipients_added` in that batch's transaction; bulk loaders (demo, generators) call `recount`.
 use crate::core::error::DomainResult;
 use crate::plan::statuses::{SERVED_STATES, Status};
 use entities::category;
@@ -37,6 +37,12 @@ async fn add<C: ConnectionTrait>(
 /// A recipient was nominated into `category_id`.
 pub async fn recipient_added<C: ConnectionTrait>(db: &C, category_id: i64) -> DomainResult<()> {
     add(db, category_id, category::Column::RecipientCount, 1).await
+}
+
+/// `n` recipients were nominated into `category_id` at once (a batch of an import, in the
+/// batch's transaction).
+pub async fn recipients_added<C: ConnectionTrait>(db: &C, category_id: i64, n: i32) -> DomainResult<()> {
+    add(db, category_id, category::Column::RecipientCount, n).await
 }
 
 /// A recipient of `category_id` went from status `before` to `after`.
