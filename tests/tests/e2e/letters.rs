@@ -212,12 +212,20 @@ async fn letters_are_printed_one_page_each_in_one_batch_per_campaign() {
     assert_eq!(printed, letter_count);
 
     // One LETTERS job per letter, all done (the later ones found their letter printed).
-    let js = app.ok(Some(&s.admin), LETTER_JOBS, json!({})).await["jobs"]["edges"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let letter_jobs = || async {
+        app.ok(Some(&s.admin), LETTER_JOBS, json!({})).await["jobs"]["edges"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let all_done = eventually(Duration::from_secs(60), || async {
+        letter_jobs().await.iter().all(|j| j["node"]["status"] == "DONE")
+    })
+    .await;
+    let js = letter_jobs().await;
+    assert!(all_done, "{js:?}");
     assert_eq!(js.len(), letter_count, "{js:?}");
-    assert!(js.iter().all(|j| j["node"]["status"] == "DONE"), "{js:?}");
+    assert_eq!(docx_files(&dir), files, "the later jobs printed nothing");
     // Nothing pending: printing again makes nothing.
     let campaign: i64 = s.campaign.parse().unwrap();
     assert!(

@@ -266,7 +266,7 @@ async fn a_lost_answer_is_resent_under_the_same_keys_and_records_entered_by_pull
     // Once entered by the push, records are no longer sent: the later attempts held only the
     // refused one.
     let last = requests.last().unwrap();
-    assert_eq!(last.keys(), [refused.clone()]);
+    assert_eq!(last.keys(), std::slice::from_ref(&refused));
     // The platform accepts it later: retryJob re-runs the job, which enters it.
     fake.accept(&refused);
     app.ok(
