@@ -60,14 +60,13 @@ pub struct ImportReport {
     pub errors: Vec<ImportRowError>,
 }
 
-/// Rows written per transaction: the most a writer queued behind an import waits for (tens of
-/// milliseconds, `bench/import_wait.sh`), and within the bound values a statement may carry
-/// (27 columns a row: SQLite 32766, PostgreSQL 65535).
-pub fn batch_size(backend: DbBackend) -> usize {
-    match backend {
-        DbBackend::Sqlite => 1000,
-        _ => 2000,
-    }
+/// Rows written per transaction: the most a writer queued behind an import waits for. 500 rows
+/// take ~15–20 ms to write on an idle machine and stay well under a second when the cores are
+/// shared (2000 took up to 1.3 s with compilers running beside; `bench/import_wait.sh`); the
+/// cost is ~8 statements a batch. Within the bound values a statement may carry on both
+/// databases (27 columns a row: SQLite 32766, PostgreSQL 65535).
+pub fn batch_size(_backend: DbBackend) -> usize {
+    500
 }
 
 /// What the reading thread needs to judge a row without touching the database.
