@@ -60,10 +60,10 @@ pub struct ImportReport {
     pub errors: Vec<ImportRowError>,
 }
 
-/// Rows written per transaction: the most a writer queued behind an import waits for. 500 rows
-/// take ~15–20 ms to write on an idle machine and stay well under a second when the cores are
-/// shared (2000 took up to 1.3 s with compilers running beside; `bench/import_wait.sh`); the
-/// cost is ~8 statements a batch. Within the bound values a statement may carry on both
+/// Rows written per transaction: the most a writer queued behind an import waits for. With
+/// 2000, a writer waited up to 1.3 s while compilers shared the two cores
+/// (`bench/import_wait.sh`); a quarter of that keeps it well under a second. The cost is ~8
+/// statements a batch. Within the bound values a statement may carry on both
 /// databases (27 columns a row: SQLite 32766, PostgreSQL 65535).
 pub fn batch_size(_backend: DbBackend) -> usize {
     500
