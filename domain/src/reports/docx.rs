@@ -34,6 +34,11 @@ const TEXT_W: usize = (156 * 14_400 / 254) as usize;
 /// 28 characters on a 156 mm line: each character's pitch less the body's 16 pt, in 1/4096 pt.
 const CHAR_SPACE: isize = ((TEXT_W as isize * 4096 / 28) - 16 * 20 * 4096) / 20;
 
+/// Body characters 0.2 pt tighter than 16 pt, so 28 fill the 156 mm line (a "lines" grid:
+/// LibreOffice spreads characters apart on a "lines and characters" grid, Word does not; the
+/// spacing gives 28 per line in both).
+const BODY_SPACING: i32 = CHAR_SPACE as i32 * 20 / 4096;
+
 /// The faces named, with the alternative a reader without them gets.
 pub const TITLE_FONT: &str = "方正小标宋简体";
 pub const BODY_FONT: &str = "仿宋";
@@ -148,7 +153,7 @@ pub fn render(blocks: &[Block], chart_png: &[u8], categories: usize) -> DomainRe
     );
     docx.document.section_property = docx.document.section_property.clone().doc_grid(
         DocGrid::new()
-            .grid_type(DocGridType::LinesAndChars)
+            .grid_type(DocGridType::Lines)
             .line_pitch(LINE_PITCH)
             .char_space(CHAR_SPACE),
     );
@@ -189,9 +194,11 @@ pub fn render(blocks: &[Block], chart_png: &[u8], categories: usize) -> DomainRe
                     .keep_next(true)
                     .add_run(Run::new().add_text(t)),
             ),
-            Block::Paragraph(t) => {
-                docx.add_paragraph(Paragraph::new().style("SnBody").add_run(Run::new().add_text(t)))
-            }
+            Block::Paragraph(t) => docx.add_paragraph(
+                Paragraph::new()
+                    .style("SnBody")
+                    .add_run(Run::new().character_spacing(BODY_SPACING).add_text(t)),
+            ),
             Block::Table(t) => docx
                 .add_paragraph(
                     Paragraph::new()
@@ -238,7 +245,9 @@ fn table(t: &TableBlock) -> Table {
         .iter()
         .map(|w| (TEXT_W as u64 * *w as u64 / total as u64) as usize)
         .collect();
-    let cell = |text: &str, col: usize, header: bool| {
+    // Every row but the last keeps with the next: a table of a dozen rows moves to the next
+    // page whole rather than leaving its header alone at the foot of a page.
+    let cell = |text: &str, col: usize, header: bool, keep: bool| {
         let align = if header {
             AlignmentType::Center
         } else if t.numeric.get(col).copied().unwrap_or(false) {
@@ -253,20 +262,35 @@ fn table(t: &TableBlock) -> Table {
         TableCell::new()
             .width(grid[col.min(grid.len() - 1)], WidthType::Dxa)
             .vertical_align(VAlignType::Center)
-            .add_paragraph(Paragraph::new().style("SnCell").align(align).add_run(run))
+            .add_paragraph(
+                Paragraph::new()
+                    .style("SnCell")
+                    .align(align)
+                    .keep_next(keep)
+                    .add_run(run),
+            )
     };
     let mut rows = vec![
         TableRow::new(
             t.header
                 .iter()
                 .enumerate()
-                .map(|(i, h)| cell(h, i, true))
+                .map(|(i, h)| cell(h, i, true, true))
                 .collect(),
         )
         .cant_split(),
     ];
-    for r in &t.rows {
-        rows.push(TableRow::new(r.iter().enumerate().map(|(i, c)| cell(c, i, false)).collect()).cant_split());
+    for (n, r) in t.rows.iter().enumerate() {
+        let keep = n + 1 < t.rows.len();
+        rows.push(
+            TableRow::new(
+                r.iter()
+                    .enumerate()
+                    .map(|(i, c)| cell(c, i, false, keep))
+                    .collect(),
+            )
+            .cant_split(),
+        );
     }
     Table::new(rows)
         .set_grid(grid)

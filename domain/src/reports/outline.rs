@@ -308,7 +308,7 @@ fn targets_table(d: &ReportData) -> Table {
             .map(String::from)
             .to_vec(),
         rows,
-        widths: vec![34, 10, 10, 12, 16, 18],
+        widths: vec![30, 9, 9, 16, 17, 19],
         numeric: vec![false, true, true, true, true, true],
     }
 }
