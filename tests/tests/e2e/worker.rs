@@ -182,7 +182,8 @@ async fn mark_paid_queues_one_notice_each_and_the_runner_sends_them_once() {
 
 #[tokio::test]
 async fn a_recipient_without_a_phone_gets_a_letter_notice_and_no_sms_job() {
-    let app = TestApp::spawn().await;
+    // Letters wait for their batch (`SONGNUAN_LETTER_DELAY_SECS`; printed in letters.rs).
+    let app = TestApp::spawn_with(&[("SONGNUAN_LETTER_DELAY_SECS", "86400")]).await;
     let p = paid(&app, 2, false).await;
     let ns = notices(&app, &p.finance, &p.campaign).await;
     assert_eq!(ns.len(), 2);
@@ -191,7 +192,14 @@ async fn a_recipient_without_a_phone_gets_a_letter_notice_and_no_sms_job() {
         assert_eq!(n["notice"]["status"], "PENDING");
         assert!(n["notifiedAt"].is_null());
     }
-    assert!(jobs(&app, &p.admin, None).await.is_empty());
+    // One LETTERS job per letter, not yet due; no NOTICE (SMS) job.
+    let js = jobs(&app, &p.admin, None).await;
+    assert_eq!(js.len(), 2, "{js:?}");
+    assert!(
+        js.iter()
+            .all(|j| j["kind"] == "LETTERS" && j["status"] == "QUEUED"),
+        "{js:?}"
+    );
 }
 
 #[tokio::test]
