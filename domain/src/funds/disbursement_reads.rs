@@ -2,7 +2,7 @@
 //! campaign's list with its filters (status, category, entered, overdue). The writers —
 //! plan, approve, pay, confirm, cancel, enter — are `disbursements`, which re-exports these.
 use crate::core::error::DomainResult;
-use crate::core::pagination::{self, Page, PageArgs};
+use crate::core::pagination::{self, Lead, Page, PageArgs};
 use crate::core::services::Services;
 use crate::people::access::{Actor, Permission, Scope};
 use crate::plan::campaign as campaigns;
@@ -11,6 +11,7 @@ use crate::plan::statuses::DStatus;
 use crate::recipients::queries as recipient_queries;
 use chrono::NaiveDate;
 use entities::disbursement;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 /// A field of a disbursement as answers show it (`Disbursement` in the schema).
@@ -103,7 +104,9 @@ pub async fn list(
     page: PageArgs<'_>,
 ) -> DomainResult<Page<disbursement::Model>> {
     actor.require(Permission::ReadMoney)?;
-    let mut cond = Condition::all().add(disbursement::Column::CampaignId.eq(campaign_id));
+    // Equalities are columns of an index `(campaign_id, …, id)` (migration m20260109): with the
+    // campaign as the page's lead, the page is a range of that index.
+    let mut cond = Condition::all();
     if let Scope::Subtree(prefix) = actor.scope() {
         cond = cond
             .add(disbursement::Column::RecipientId.in_subquery(recipient_queries::nominated_within(&prefix)));
@@ -112,9 +115,12 @@ pub async fn list(
         cond = cond.add(disbursement::Column::Status.eq(st.as_str()));
     }
     if let Some(code) = &filter.category_code {
+        // At most one category of a campaign has a code: a scalar sub-query, which the
+        // planner treats as a constant, where `IN (…)` would be a join.
         cond = cond.add(
-            disbursement::Column::CategoryId
-                .in_subquery(categories::category_ids_with_code(campaign_id, code)),
+            Expr::col(disbursement::Column::CategoryId.as_column_ref()).eq(pagination::scalar(
+                categories::category_ids_with_code(campaign_id, code),
+            )),
         );
     }
     match filter.entered {
@@ -131,11 +137,14 @@ pub async fn list(
     // The campaign's visibility rides in the page's own statements; only an empty page needs
     // a look at the campaign, to tell "nothing here" from "no such campaign".
     if let Some(visible) = campaigns::visible_subquery(&actor.scope(), campaign_id) {
-        cond = cond.add(disbursement::Column::CampaignId.in_subquery(visible));
+        // Uncorrelated: checked once per statement, and the campaign stays a plain value.
+        cond = cond.add(Expr::exists(visible));
     }
+    let lead = Lead::new(disbursement::Column::CampaignId, campaign_id);
     let page = pagination::fetch(
         &s.db,
         disbursement::Entity::find().filter(cond),
+        Some(lead),
         disbursement::Column::Id,
         page,
         false,

@@ -3,7 +3,7 @@
 use crate::core::crypto::PiiField;
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::identity::IdNumber;
-use crate::core::pagination::{self, Page, PageArgs};
+use crate::core::pagination::{self, Lead, Page, PageArgs};
 use crate::core::services::Services;
 use crate::people::access::{Actor, Permission, Scope};
 use crate::people::organizations;
@@ -95,13 +95,20 @@ pub async fn list(
     page: PageArgs<'_>,
 ) -> DomainResult<Page<RecipientView>> {
     actor.require(Permission::ReadRecipients)?;
-    let mut cond = Condition::all().add(recipient::Column::CampaignId.eq(campaign_id));
+    // Each equality below is a column of an index `(campaign_id, …, id)` (migration
+    // m20260109): with the campaign as the page's lead, the page is a range of that index.
+    let mut cond = Condition::all();
     if let Scope::Subtree(prefix) = actor.scope() {
         cond = cond.add(recipient::Column::NominatedBy.in_subquery(organizations::subtree_ids(&prefix)));
     }
     if let Some(code) = &filter.category_code {
+        // A code names at most one category of a campaign (unique index): an equality with a
+        // scalar sub-query, which the planner treats as a constant, where `IN (…)` would be a
+        // join.
         cond = cond.add(
-            recipient::Column::CategoryId.in_subquery(categories::category_ids_with_code(campaign_id, code)),
+            Expr::col(recipient::Column::CategoryId.as_column_ref()).eq(pagination::scalar(
+                categories::category_ids_with_code(campaign_id, code),
+            )),
         );
     }
     if let Some(st) = filter.status {
@@ -136,8 +143,10 @@ pub async fn list(
     // The campaign's visibility rides in the page's own statements; only an empty page needs
     // a look at the campaign, to tell "nothing here" from "no such campaign".
     if let Some(visible) = campaigns::visible_subquery(&actor.scope(), campaign_id) {
-        cond = cond.add(recipient::Column::CampaignId.in_subquery(visible));
+        // Uncorrelated: checked once per statement, and the campaign stays a plain value.
+        cond = cond.add(Expr::exists(visible));
     }
+    let lead = Lead::new(recipient::Column::CampaignId, campaign_id);
     // The whole list (or one category of it) of a caller who sees every recipient is sized by
     // the category counters instead of counting rows: it is the list's default view.
     let by_counters = page.with_total
@@ -158,6 +167,7 @@ pub async fn list(
     let rows = pagination::fetch(
         &s.db,
         recipient::Entity::find().filter(cond),
+        Some(lead),
         recipient::Column::Id,
         PageArgs {
             with_total: page.with_total && !by_counters,

@@ -2,7 +2,7 @@
 //! `retryJob` (ADMIN; a FAILED job back to QUEUED with its attempts reset, audited).
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::outbox::{self, JobStatus};
-use crate::core::pagination::{self, Page, PageArgs};
+use crate::core::pagination::{self, Lead, Page, PageArgs};
 use crate::core::services::Services;
 use crate::people::access::{Actor, Permission};
 use crate::people::audit::{Audited, Change};
@@ -41,16 +41,23 @@ pub async fn list(
     page: PageArgs<'_>,
 ) -> DomainResult<Page<job::Model>> {
     actor.require(Permission::ReadJobs)?;
+    // A filtered page walks `(status, id)` or `(kind, id)` (migration m20260109) from the
+    // cursor down; the other filter, when both are given, is checked on the rows walked.
     let mut cond = Condition::all();
-    if let Some(k) = &filter.kind {
-        cond = cond.add(job::Column::Kind.eq(k.as_str()));
-    }
-    if let Some(st) = filter.status {
-        cond = cond.add(job::Column::Status.eq(st.as_str()));
-    }
+    let lead = match (filter.status, &filter.kind) {
+        (Some(st), kind) => {
+            if let Some(k) = kind {
+                cond = cond.add(job::Column::Kind.eq(k.as_str()));
+            }
+            Some(Lead::new(job::Column::Status, st.as_str()))
+        }
+        (None, Some(k)) => Some(Lead::new(job::Column::Kind, k.as_str())),
+        (None, None) => None,
+    };
     pagination::fetch(
         &s.db,
         job::Entity::find().filter(cond),
+        lead,
         job::Column::Id,
         page,
         true,
