@@ -16,7 +16,7 @@ N=${N:-1000}
 PG=${KILL_PG:-postgres://postgres@127.0.0.1:5432}
 BIN=${BIN:-target/debug}
 
-cargo build -q -p api -p worker -p songnuan-tests --bin fake-sms -p songnuan-bench --bin mark_paid
+cargo build -q -p api -p worker -p songnuan-tests -p songnuan-bench --bin api --bin worker --bin fake-sms --bin mark_paid
 
 spare_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 REDIS_PORT=$(spare_port)

@@ -18,7 +18,7 @@ WORKERS=${WORKERS:-1}
 CONCURRENCY=${CONCURRENCY:-64}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 
-cargo build --release -q -p api -p worker -p songnuan-tests --bin fake-sms -p songnuan-bench --bin mark_paid
+cargo build --release -q -p api -p worker -p songnuan-tests -p songnuan-bench --bin api --bin worker --bin fake-sms --bin mark_paid
 BIN=target/release
 
 spare_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
