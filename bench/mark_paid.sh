@@ -21,7 +21,10 @@ PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 OLD_TREE=${OLD_TREE:-/tmp/songnuan-before-outbox}
 OLD_TARGET=${OLD_TARGET:-/tmp/songnuan-before-outbox-target}
 
-cargo build --release -q -p api -p songnuan-bench
+# NO_BUILD=1 with API_BIN / CLIENT_BIN: measure binaries built earlier (e.g. copied aside).
+[ "${NO_BUILD:-}" = 1 ] || cargo build --release -q -p api -p songnuan-bench
+API_BIN=${API_BIN:-./target/release/api}
+CLIENT_BIN=${CLIENT_BIN:-./target/release/mark_paid}
 if [ ! -x "$OLD_TARGET/release/api" ]; then
   [ -d "$OLD_TREE" ] || git worktree add -f "$OLD_TREE" "$BEFORE" >/dev/null
   (cd "$OLD_TREE" && CARGO_TARGET_DIR=$OLD_TARGET cargo build --release -q -p api)
@@ -46,13 +49,13 @@ measure() { # $1 label, $2 binary, then extra VAR=value settings
   API_PID=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
   printf '%-34s ' "$label"
-  ./target/release/mark_paid --url "http://127.0.0.1:$PORT/graphql" --n "$N" --concurrency "$CONCURRENCY" 2>/dev/null
+  "$CLIENT_BIN" --url "http://127.0.0.1:$PORT/graphql" --n "$N" --concurrency "$CONCURRENCY" 2>/dev/null
   kill "$API_PID"; wait "$API_PID" 2>/dev/null || true
 }
 
 for r in $(seq 1 "$ROUNDS"); do
   echo "-- round $r"
   measure "before the outbox ($BEFORE)" "$OLD_TARGET/release/api"
-  measure "outbox, runner off" ./target/release/api SONGNUAN_JOB_RUNNER=off
-  measure "outbox, embedded runner on" ./target/release/api
+  measure "outbox, runner off" "$API_BIN" SONGNUAN_JOB_RUNNER=off
+  measure "outbox, embedded runner on" "$API_BIN"
 done
