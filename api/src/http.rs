@@ -317,7 +317,13 @@ async fn sms_receipt(State(state): State<AppState>, headers: HeaderMap, body: ax
 async fn file(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let token = match bearer(&headers) {
         Some(Ok(t)) => t,
-        _ => return refuse_with(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "需要登录：请携带 Authorization: Bearer 令牌"),
+        _ => {
+            return refuse_with(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "需要登录：请携带 Authorization: Bearer 令牌",
+            );
+        }
     };
     let actor = match domain::auth::authenticate(&state.services.db, &state.services.settings, &token).await {
         Ok(a) => a.actor,
@@ -360,7 +366,10 @@ async fn file(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<
     if d.size > 0 {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.size as u64));
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     resp
 }
@@ -379,8 +388,14 @@ pub fn content_disposition(name: &str) -> String {
     }
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
     // Old clients read only `filename`: the name itself when it is plain ASCII, else a generic one.
-    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    let fallback = if plain { name.to_string() } else { format!("report.{ext}") };
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let fallback = if plain {
+        name.to_string()
+    } else {
+        format!("report.{ext}")
+    };
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 

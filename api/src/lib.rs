@@ -101,10 +101,7 @@ pub async fn serve(
         let runner = domain::runner::Runner::new(state.services.clone(), r.config, r.sms);
         tokio::spawn(runner.run(runner_stopped.clone()))
     });
-    let gauges = tokio::spawn(refresh_job_gauges(
-        state.services.db.clone(),
-        runner_stopped,
-    ));
+    let gauges = tokio::spawn(refresh_job_gauges(state.services.db.clone(), runner_stopped));
     let app = http::router(state);
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(

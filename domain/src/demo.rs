@@ -268,7 +268,11 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         let evaluator = data
             .users
             .iter()
-            .find(|u| u.roles.iter().any(|r| r.parse::<Role>().ok() == Some(Role::Evaluator)))
+            .find(|u| {
+                u.roles
+                    .iter()
+                    .any(|r| r.parse::<Role>().ok() == Some(Role::Evaluator))
+            })
             .ok_or_else(|| DomainError::validation("users", "演示评价需要一个 EVALUATOR 用户"))?;
         let evaluator = actor_named(s, &evaluator.username).await?;
         crate::evaluation::demo::run(s, &evaluator, created.id, e).await?;

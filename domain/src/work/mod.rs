@@ -9,7 +9,7 @@ pub mod letters;
 pub mod notices;
 pub mod province;
 pub mod receipts;
-pub mod reminders;
 pub mod relay;
+pub mod reminders;
 pub mod runner;
 pub mod sms_http;

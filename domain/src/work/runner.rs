@@ -21,8 +21,8 @@
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::outbox::{self, JobStatus, kinds};
 use crate::core::services::Services;
-use crate::work::notices::{self, SmsProvider};
 use crate::reports::job as report_job;
+use crate::work::notices::{self, SmsProvider};
 use crate::work::reminders;
 use crate::work::{letters, province};
 use chrono::{DateTime, SubsecRound, Utc};
