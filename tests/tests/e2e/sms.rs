@@ -322,8 +322,13 @@ async fn a_lost_answer_the_provider_cannot_be_asked_about_is_never_resent_blind(
     fake.fail_queries(true);
     let app = app_with(&fake, &[("SONGNUAN_SMS_TIMEOUT_MS", "200")]).await;
     let p = paid_with(&app, 3, phone).await;
+    // The job is marked FAILED just before its notice: wait for both.
     let failed = eventually(Duration::from_secs(60), || async {
         jobs(&app, &p.admin, Some("FAILED")).await.len() == 3
+            && notices(&app, &p.finance, &p.campaign)
+                .await
+                .iter()
+                .all(|n| n["notice"]["status"] == "FAILED")
     })
     .await;
     let ns = notices(&app, &p.finance, &p.campaign).await;
