@@ -22,6 +22,7 @@
 //! only takes a due row.
 use crate::core::error::DomainResult;
 use crate::core::outbox::JobStatus;
+use crate::work::runner::due;
 use chrono::{DateTime, SubsecRound, Utc};
 use entities::job;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -51,20 +52,6 @@ impl Handover {
             self.version.timestamp_micros()
         )
     }
-}
-
-fn due(now: DateTime<Utc>) -> Condition {
-    Condition::any()
-        .add(
-            Condition::all()
-                .add(job::Column::Status.eq(JobStatus::Queued.as_str()))
-                .add(job::Column::RunAt.lte(now)),
-        )
-        .add(
-            Condition::all()
-                .add(job::Column::Status.eq(JobStatus::Running.as_str()))
-                .add(job::Column::LockedUntil.lt(now)),
-        )
 }
 
 /// At most `limit` due jobs to hand over now (see the module's statement), oldest first.

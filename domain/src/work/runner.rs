@@ -78,7 +78,9 @@ pub fn backoff(base: Duration, cap: Duration, attempts: i32) -> Duration {
     half + full.mul_f64(rand::random::<f64>() * 0.5)
 }
 
-fn due(now: DateTime<Utc>) -> Condition {
+/// A job any runner may take now: queued and due, or running under a lease that ran out. The
+/// relay hands over exactly these rows, so the claim and the hand-over agree by construction.
+pub(crate) fn due(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(
             Condition::all()
