@@ -90,10 +90,7 @@ pub struct DisbursementFilter {
 }
 
 fn overdue_condition(today: NaiveDate) -> Condition {
-    Condition::all()
-        .add(disbursement::Column::Status.is_in([DStatus::Paid.as_str(), DStatus::Confirmed.as_str()]))
-        .add(disbursement::Column::EnteredAt.is_null())
-        .add(disbursement::Column::EntryDeadline.lt(today))
+    crate::plan::statuses::awaiting_entry().add(disbursement::Column::EntryDeadline.lt(today))
 }
 
 pub async fn list(

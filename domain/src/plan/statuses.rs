@@ -23,3 +23,12 @@ crate::core::codes::coded_enum! {
 
 /// Disbursement states that count as paid out ("served").
 pub const SERVED_STATES: [&str; 2] = [DStatus::Paid.as_str(), DStatus::Confirmed.as_str()];
+
+/// Disbursements awaiting entry into the provincial platform: served, not yet entered. The
+/// one definition behind the push, the reminders, the overdue filter and the provincial export.
+pub fn awaiting_entry() -> sea_orm::Condition {
+    use sea_orm::ColumnTrait;
+    sea_orm::Condition::all()
+        .add(entities::disbursement::Column::Status.is_in(SERVED_STATES))
+        .add(entities::disbursement::Column::EnteredAt.is_null())
+}

@@ -94,9 +94,7 @@ pub async fn send_pages(
             .filter(disbursement::Column::CampaignId.eq(campaign_id))
             .filter(disbursement::Column::Id.gt(after));
         if which == Which::DueForEntry {
-            q = q
-                .filter(disbursement::Column::Status.is_in(["PAID", "CONFIRMED"]))
-                .filter(disbursement::Column::EnteredAt.is_null());
+            q = q.filter(crate::plan::statuses::awaiting_entry());
         }
         let page = q
             .order_by_asc(disbursement::Column::Id)

@@ -50,7 +50,7 @@ use crate::core::services::Services;
 use crate::core::settings::ProvinceSettings;
 use crate::funds::disbursements::{self, Entry};
 use crate::people::audit::Change;
-use crate::plan::statuses::SERVED_STATES;
+use crate::plan::statuses::awaiting_entry;
 use chrono::{DateTime, NaiveDate, SubsecRound, TimeZone, Utc};
 use entities::{campaign, category, disbursement, job, organization, recipient};
 use sea_orm::{
@@ -169,8 +169,7 @@ pub async fn schedule(s: &Services, now: DateTime<Utc>, last: &mut Option<DateTi
 /// Records due for the platform: PAID or CONFIRMED, not entered.
 pub async fn due_count<C: ConnectionTrait>(db: &C) -> DomainResult<u64> {
     Ok(disbursement::Entity::find()
-        .filter(disbursement::Column::Status.is_in(SERVED_STATES))
-        .filter(disbursement::Column::EnteredAt.is_null())
+        .filter(awaiting_entry())
         .count(db)
         .await?)
 }
@@ -218,8 +217,7 @@ pub async fn push_due(s: &Services) -> DomainResult<Pushed> {
     loop {
         // Keyset by id: a refused record is not picked up again by this run.
         let due = disbursement::Entity::find()
-            .filter(disbursement::Column::Status.is_in(SERVED_STATES))
-            .filter(disbursement::Column::EnteredAt.is_null())
+            .filter(awaiting_entry())
             .filter(disbursement::Column::Id.gt(after_id))
             .order_by_asc(disbursement::Column::Id)
             .limit(u64::from(cfg.batch))

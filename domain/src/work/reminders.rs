@@ -33,7 +33,7 @@ use crate::core::services::Services;
 use crate::people::access::Role;
 use crate::people::access::{Actor, Permission};
 use crate::plan::calendar::Calendar;
-use crate::plan::statuses::SERVED_STATES;
+use crate::plan::statuses::awaiting_entry;
 use crate::plan::{calendar_store, campaign};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, SubsecRound, Utc};
 use entities::{campaign as campaign_row, disbursement, job, organization, reminder, user};
@@ -97,8 +97,7 @@ pub async fn generate(s: &Services, today: NaiveDate) -> DomainResult<u64> {
         .select_only()
         .column(disbursement::Column::CampaignId)
         .column(disbursement::Column::EntryDeadline)
-        .filter(disbursement::Column::Status.is_in(SERVED_STATES))
-        .filter(disbursement::Column::EnteredAt.is_null())
+        .filter(awaiting_entry())
         .filter(disbursement::Column::EntryDeadline.is_not_null())
         .filter(disbursement::Column::EntryDeadline.lte(horizon))
         .into_tuple()
