@@ -6,6 +6,8 @@
 //! SMS provider) runs them, on a queue of the test's own so parallel tests never take each
 //! other's tasks.
 pub mod fake_province;
+pub mod fake_robot;
+pub mod fake_server;
 pub mod fake_sms;
 pub mod layers;
 pub mod redis_server;

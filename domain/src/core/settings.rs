@@ -99,6 +99,10 @@ pub struct Settings {
     pub reminder_at: Option<chrono::NaiveTime>,
     /// The group robot (企业微信/钉钉) each new reminder is posted to (`SONGNUAN_ROBOT_WEBHOOK`).
     pub robot_webhook: Option<String>,
+    /// Each robot POST's timeout (`SONGNUAN_ROBOT_TIMEOUT_MS`, default 10000): a robot that
+    /// never answers must not hold the job (and its lease) forever; an expired post fails the
+    /// job, which retries.
+    pub robot_timeout: Duration,
     /// The provincial aid platform's push endpoint (`SONGNUAN_PROVINCE_*`); no push when unset.
     pub province: Option<ProvinceSettings>,
     /// LETTER notices wait this long after the payment before their campaign's batch is printed,
@@ -391,6 +395,13 @@ impl Settings {
                 }
                 other => other,
             },
+            robot_timeout: Duration::from_millis(parse_num(
+                &get,
+                "SONGNUAN_ROBOT_TIMEOUT_MS",
+                10_000u64,
+                50,
+                120_000,
+            )?),
             province: province_settings(&get)?,
             letter_delay: Duration::from_secs(parse_num(
                 &get,
@@ -538,6 +549,18 @@ mod tests {
             matches!(s.sms.provider, SmsProviderKind::Http { ref url, .. } if url == "http://127.0.0.1:9")
         );
         assert!(!format!("{:?}", s.sms).contains("the-access-key"));
+    }
+
+    #[test]
+    fn the_robot_post_has_a_bounded_timeout() {
+        assert_eq!(with(&[]).unwrap().robot_timeout, Duration::from_secs(10));
+        let s = with(&[("SONGNUAN_ROBOT_TIMEOUT_MS", "300")]).unwrap();
+        assert_eq!(s.robot_timeout, Duration::from_millis(300));
+        // Never unbounded, never so short that no robot could answer.
+        for bad in ["0", "49", "120001", "ten"] {
+            let e = with(&[("SONGNUAN_ROBOT_TIMEOUT_MS", bad)]).unwrap_err();
+            assert_eq!(e.name, "SONGNUAN_ROBOT_TIMEOUT_MS", "{bad}");
+        }
     }
 
     #[test]

@@ -18,7 +18,12 @@
 //! is claimed by setting `posted_at` (conditional UPDATE) and then POSTed as the 企业微信/钉钉
 //! text message; a failure clears the claim and fails the job, which retries with backoff. A
 //! posted reminder is never posted again; a crash between the claim and the POST loses that
-//! post rather than doubling it.
+//! post rather than doubling it. Each POST has `SONGNUAN_ROBOT_TIMEOUT_MS` (default 10 s), so a
+//! robot that never answers cannot hold the job; an expired POST is a failure like any other.
+//! The robots have neither an idempotency key nor a way to ask what they received, so an answer
+//! lost after the robot took the message (it took it, then answered too late) cannot be told
+//! from a message it never took: the retry posts it again and the group sees it twice. We
+//! choose that over losing the reminder (the robot test pins both cases).
 //!
 //! **OVERDUE also goes to the campaign's ADMINs** (`campaign_admins`: enabled users with the
 //! ADMIN role in the campaign's organisation or one above it). Everyone who reads `reminders`
@@ -43,7 +48,6 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 crate::core::codes::coded_enum! {
     pub enum ReminderLevel {
@@ -213,7 +217,7 @@ pub async fn post(s: &Services, day: NaiveDate) -> DomainResult<usize> {
         return Ok(0);
     }
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
+        .timeout(s.settings.robot_timeout)
         .build()
         .map_err(DomainError::internal)?;
     let mut posted = 0;

@@ -23,6 +23,7 @@ mod province;
 mod queries;
 mod queue;
 mod recipients;
+mod reminder_setup;
 mod reminders;
 mod reports;
 mod roles;

@@ -2,111 +2,14 @@
 //! before the deadline across the 2025 Spring Festival (春节 01-28 … 02-04, 01-26 worked), none
 //! one working day earlier, OVERDUE after, none once entered; one reminder per campaign, level
 //! and day however many workers run; the daily job (one per day by its key), the group robot
-//! (a loopback axum server) posted once per reminder even through a failed attempt; who may
-//! read them.
-use axum::{Json, Router, extract::State, http::StatusCode, routing::post};
-use chrono::NaiveDate;
+//! (the fake robot on loopback) posted once per reminder even through a failed attempt; a robot
+//! slower than the client's timeout (`SONGNUAN_ROBOT_TIMEOUT_MS`); who may read them.
+use crate::reminder_setup::{day, services, setup};
 use domain::reminders;
 use serde_json::{Value, json};
+use songnuan_tests::fake_robot::{Behaviour, FakeRobot, counts};
 use songnuan_tests::{TestApp, code};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn day(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn services(app: &TestApp) -> domain::Services {
-    domain::Services::new(app.db.clone(), Arc::new(app.settings.clone()))
-}
-
-struct Setup {
-    admin: String,
-    caseworker: String,
-    finance: String,
-    auditor: String,
-    grassroots: String,
-    campaign: String,
-    /// Paid 2025-01-23 → deadline 2025-02-06; paid 2025-01-24 → deadline 2025-02-07.
-    disbursements: Vec<String>,
-}
-
-/// A DISTRIBUTION campaign whose records are due 5 working days after payment, with two
-/// payments made just before the Spring Festival.
-async fn setup(app: &TestApp) -> Setup {
-    let admin = app.admin().await;
-    let root = app.root_org(&admin).await;
-    let caseworker = app.user_token(&admin, "helpcentre", &["CASEWORKER"], &root).await;
-    let finance = app.user_token(&admin, "finance", &["FINANCE"], &root).await;
-    let auditor = app.user_token(&admin, "auditor", &["AUDITOR"], &root).await;
-    let grassroots = app.user_token(&admin, "grassroots", &["GRASSROOTS"], &root).await;
-    let campaign = app
-        .ok(
-            Some(&admin),
-            "mutation($i:CreateCampaignInput!){createCampaign(input:$i){id}}",
-            json!({"i": {"name": "春节送温暖", "year": 2025, "budget": "150000.00", "startsOn": "2025-01-15",
-                         "deadline": "2025-01-28", "entryDeadlineDays": 5}}),
-        )
-        .await["createCampaign"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.add_category(&admin, &campaign, "HARDSHIP").await;
-    app.advance(&admin, &campaign, "SCREENING").await;
-    let mut recipients = Vec::new();
-    for n in 0..2 {
-        let r = app.nominate_person(&caseworker, &campaign, &root, n).await;
-        app.ok(
-            Some(&caseworker),
-            "mutation($id:ID!){verifyRecipient(id:$id,method:HOME_VISIT){id}}",
-            json!({"id": r}),
-        )
-        .await;
-        recipients.push(r);
-    }
-    app.advance(&admin, &campaign, "PROCUREMENT").await;
-    app.fund(&finance, &campaign, "150000.00").await;
-    app.advance(&admin, &campaign, "DISTRIBUTION").await;
-    let mut disbursements = Vec::new();
-    for (n, paid_on) in ["2025-01-23", "2025-01-24"].iter().enumerate() {
-        disbursements.push(
-            app.pay_cash(
-                &caseworker,
-                &finance,
-                &recipients[n],
-                "500.00",
-                &format!("BANK-{n}"),
-                paid_on,
-            )
-            .await,
-        );
-    }
-    let d = app
-        .ok(
-            Some(&finance),
-            "query($c:ID!){disbursements(campaignId:$c,first:10){edges{node{id entryDeadline}}}}",
-            json!({"c": campaign}),
-        )
-        .await;
-    let mut deadlines: Vec<String> = d["disbursements"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["entryDeadline"].as_str().unwrap().to_string())
-        .collect();
-    deadlines.sort();
-    assert_eq!(deadlines, ["2025-02-06", "2025-02-07"]);
-    Setup {
-        admin,
-        caseworker,
-        finance,
-        auditor,
-        grassroots,
-        campaign,
-        disbursements,
-    }
-}
 
 const REMINDERS: &str = "query($c:ID!){reminders(campaignId:$c){id campaign{id name} level createdOn disbursementCount earliestDeadline}}";
 
@@ -208,40 +111,6 @@ async fn reminders_follow_the_working_day_calendar_once_per_campaign_level_and_d
     assert_eq!(code(&v), Some("NOT_FOUND"), "{v}");
 }
 
-/// The group robot: records every body it accepts, refuses the first `fail` requests (500).
-#[derive(Default)]
-struct Robot {
-    accepted: Mutex<Vec<Value>>,
-    requests: AtomicUsize,
-    fail: AtomicUsize,
-}
-
-async fn robot_hook(State(r): State<Arc<Robot>>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
-    let n = r.requests.fetch_add(1, Ordering::SeqCst);
-    if n < r.fail.load(Ordering::SeqCst) {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"errcode": -1, "errmsg": "busy"})),
-        );
-    }
-    r.accepted.lock().unwrap().push(body);
-    (StatusCode::OK, Json(json!({"errcode": 0, "errmsg": "ok"})))
-}
-
-async fn robot(fail: usize) -> (Arc<Robot>, String) {
-    let r = Arc::new(Robot::default());
-    r.fail.store(fail, Ordering::SeqCst);
-    let app = Router::new()
-        .route("/robot/send", post(robot_hook))
-        .with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (r, format!("http://{addr}/robot/send?key=test"))
-}
-
 const JOBS: &str = "{jobs(kind:\"ENTRY_REMINDERS\",first:50){edges{node{status attempts target lastError}}}}";
 
 async fn reminder_jobs(app: &TestApp, admin: &str) -> Vec<Value> {
@@ -270,9 +139,20 @@ where
     }
 }
 
+/// Whether `n` reminder jobs are there and DONE within 30 s.
+async fn jobs_done(app: &TestApp, admin: &str, n: usize) -> bool {
+    eventually(Duration::from_secs(30), || async {
+        let js = reminder_jobs(app, admin).await;
+        js.len() == n && js.iter().all(|j| j["status"] == "DONE")
+    })
+    .await
+}
+
 #[tokio::test]
 async fn the_daily_job_runs_once_per_day_and_posts_each_reminder_once_to_the_robot() {
-    let (robot, url) = robot(1).await;
+    let robot = FakeRobot::start().await;
+    robot.fail_next(1);
+    let url = robot.wecom_url();
     let app = TestApp::spawn_with(&[
         ("SONGNUAN_ROBOT_WEBHOOK", url.as_str()),
         ("SONGNUAN_JOB_BACKOFF_MS", "20"),
@@ -298,20 +178,18 @@ async fn the_daily_job_runs_once_per_day_and_posts_each_reminder_once_to_the_rob
     // The robot refused the first post: the job ran again and posted the reminder then.
     assert_eq!(js[0]["attempts"], 2, "{js:?}");
     assert_eq!(js[0]["target"], "date:2025-01-23");
-    assert_eq!(robot.requests.load(Ordering::SeqCst), 2);
-    {
-        let accepted = robot.accepted.lock().unwrap();
-        assert_eq!(accepted.len(), 1);
-        assert_eq!(accepted[0]["msgtype"], "text");
-        let text = accepted[0]["text"]["content"].as_str().unwrap();
-        assert!(text.contains("春节送温暖"), "{text}");
-        assert!(text.contains("2025-02-06"), "{text}");
-    }
+    assert_eq!(robot.requests().len(), 2);
+    let accepted = robot.taken_bodies();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["msgtype"], "text");
+    let text = accepted[0]["text"]["content"].as_str().unwrap();
+    assert!(text.contains("春节送温暖"), "{text}");
+    assert!(text.contains("2025-02-06"), "{text}");
     // Another worker running the same day again: no new reminder, no second post.
     let svc = services(&app);
     assert_eq!(reminders::generate(&svc, day("2025-01-23")).await.unwrap(), 0);
     assert_eq!(reminders::post(&svc, day("2025-01-23")).await.unwrap(), 0);
-    assert_eq!(robot.accepted.lock().unwrap().len(), 1);
+    assert_eq!(robot.messages().len(), 1);
 
     // 02-07: two reminders (OVERDUE and DUE_SOON), two posts.
     reminders::queue_day(&app.db, day("2025-02-07"), now)
@@ -324,9 +202,92 @@ async fn the_daily_job_runs_once_per_day_and_posts_each_reminder_once_to_the_rob
     })
     .await;
     assert!(done, "{:?}", reminder_jobs(&app, &s.admin).await);
-    assert_eq!(robot.accepted.lock().unwrap().len(), 3);
-    assert_eq!(robot.requests.load(Ordering::SeqCst), 4);
+    assert_eq!(robot.messages().len(), 3);
+    assert_eq!(robot.requests().len(), 4);
     assert_eq!(listed(&app, &s.caseworker, &s.campaign).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_robot_slower_than_the_timeout_is_posted_to_again_by_the_jobs_retry() {
+    let robot = FakeRobot::start().await;
+    let url = robot.wecom_url();
+    let app = TestApp::spawn_with(&[
+        ("SONGNUAN_ROBOT_WEBHOOK", url.as_str()),
+        ("SONGNUAN_ROBOT_TIMEOUT_MS", "300"),
+        ("SONGNUAN_JOB_BACKOFF_MS", "20"),
+    ])
+    .await;
+    let s = setup(&app).await;
+    let now = chrono::Utc::now();
+
+    // 01-23 (one DUE_SOON reminder): the robot refuses the first post with its rate-limit
+    // errcode (HTTP 200), then holds the second for a minute without taking it — far past the
+    // 300 ms timeout — and takes the third.
+    robot.refuse_next(1);
+    robot.stall_next(1, Duration::from_secs(60));
+    reminders::queue_day(&app.db, day("2025-01-23"), now)
+        .await
+        .unwrap();
+    domain::outbox::wake();
+    let done = jobs_done(&app, &s.admin, 1).await;
+    let js = reminder_jobs(&app, &s.admin).await;
+    assert!(done, "{js:?}");
+    assert_eq!(js[0]["attempts"], 3, "{js:?}");
+    let rq = robot.requests();
+    let outcomes: Vec<(u16, Option<i64>, bool)> = rq.iter().map(|r| (r.status, r.errcode, r.taken)).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (200, Some(45009), false),
+            (504, None, false),
+            (200, Some(0), true)
+        ],
+        "{rq:?}"
+    );
+    // The job gave up on the stalled post after its timeout, not after the robot's minute (nor
+    // the default 10 s): the retry reached the robot within seconds.
+    let gap = rq[2].at - rq[1].at;
+    assert!(gap < Duration::from_secs(5), "retried after {gap:?}");
+    // The group saw the reminder once.
+    let first = robot.messages();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        first[0].content.contains("2025-01-23") && first[0].content.contains("春节送温暖"),
+        "{first:?}"
+    );
+    // Posted: another worker posting the day again sends nothing.
+    assert_eq!(
+        reminders::post(&services(&app), day("2025-01-23")).await.unwrap(),
+        0
+    );
+    assert_eq!(robot.requests().len(), 3);
+
+    // 01-30 (one DUE_SOON reminder): the robot takes the message but answers after a minute,
+    // so the answer is lost. Neither robot has an idempotency key or a way to ask what it got,
+    // so the job cannot tell this from the stall above: its retry posts again and the group
+    // sees this reminder twice (at least once, never lost). This pins that choice; a change to
+    // "at most once" must change this test on purpose.
+    robot.then(Behaviour::Slow(Duration::from_secs(60)));
+    reminders::queue_day(&app.db, day("2025-01-30"), now)
+        .await
+        .unwrap();
+    domain::outbox::wake();
+    let done = jobs_done(&app, &s.admin, 2).await;
+    assert!(done, "{:?}", reminder_jobs(&app, &s.admin).await);
+    let rq = robot.requests();
+    assert_eq!(rq.len(), 5, "{rq:?}");
+    assert!(rq[3..].iter().all(|r| r.taken), "{rq:?}");
+    // How often each distinct message of a day reached the group: one reminder per day, the
+    // first posted once, the second twice.
+    let seen = counts(&robot.messages());
+    let times = |d: &str| -> Vec<usize> {
+        seen.iter()
+            .filter(|(content, _)| content.contains(d))
+            .map(|(_, n)| *n)
+            .collect()
+    };
+    assert_eq!(times("2025-01-23"), [1], "{seen:?}");
+    assert_eq!(times("2025-01-30"), [2], "{seen:?}");
 }
 
 #[tokio::test]
