@@ -4,6 +4,7 @@
 //! `recipients`, `plan`, `people` and `core`.
 pub mod budget;
 pub mod disbursement_reads;
+pub mod disbursement_refs;
 pub mod disbursements;
 pub mod figures;
 pub mod ledger;

@@ -4,10 +4,10 @@
 //! export, for roles that may reveal); nothing else here differs.
 use crate::core::error::{DomainError, DomainResult};
 use crate::core::services::Services;
+use crate::funds::disbursement_refs::{DisbursementRefs, Organizations};
 use chrono::NaiveDate;
-use entities::{category, disbursement, organization, recipient};
+use entities::disbursement;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::HashMap;
 use tokio::sync::mpsc;
 
 /// Rows per page read.
@@ -75,19 +75,6 @@ pub async fn send_pages(
     personal: Personal,
     tx: mpsc::Sender<Vec<DisbursementRow>>,
 ) -> DomainResult<()> {
-    let cats: HashMap<i64, category::Model> = category::Entity::find()
-        .filter(category::Column::CampaignId.eq(campaign_id))
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let orgs: HashMap<i64, String> = organization::Entity::find()
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
     let mut after = 0i64;
     loop {
         let mut q = disbursement::Entity::find()
@@ -103,18 +90,13 @@ pub async fn send_pages(
             .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        let ids: Vec<i64> = page.iter().map(|d| d.recipient_id).collect();
-        let people: HashMap<i64, recipient::Model> = recipient::Entity::find()
-            .filter(recipient::Column::Id.is_in(ids))
-            .all(&s.db)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
+        // Only what this page names: the organisations are its recipients' nominators, not
+        // the table (a province's thousands of unions for every workbook).
+        let refs = DisbursementRefs::read(&s.db, &page, Organizations::Nominating).await?;
         let mut rows = Vec::with_capacity(page.len());
         for d in page {
-            let r = people.get(&d.recipient_id);
-            let c = cats.get(&d.category_id);
+            let r = refs.recipients.get(&d.recipient_id);
+            let c = refs.categories.get(&d.category_id);
             let field = |enc: Option<&String>, mask: Option<&String>| -> DomainResult<Option<String>> {
                 match personal {
                     Personal::Masked => Ok(mask.cloned()),
@@ -128,7 +110,7 @@ pub async fn send_pages(
                 unit: r.is_some_and(|r| r.kind == "UNIT"),
                 recipient: r.map(|r| r.name.clone()).unwrap_or_default(),
                 nominated_by: r
-                    .and_then(|r| orgs.get(&r.nominated_by).cloned())
+                    .and_then(|r| refs.organizations.get(&r.nominated_by).cloned())
                     .unwrap_or_default(),
                 id_number: field(
                     r.and_then(|r| r.id_number_enc.as_ref()),

@@ -48,16 +48,17 @@ use crate::core::money::Money;
 use crate::core::outbox::{self, NewJob, kinds};
 use crate::core::services::Services;
 use crate::core::settings::ProvinceSettings;
+use crate::funds::disbursement_refs::{DisbursementRefs, Organizations};
 use crate::funds::disbursements::{self, Entry};
 use crate::people::audit::Change;
 use crate::plan::statuses::awaiting_entry;
 use chrono::{DateTime, NaiveDate, SubsecRound, TimeZone, Utc};
-use entities::{campaign, category, disbursement, job, organization, recipient};
+use entities::{disbursement, job};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// One record as the platform receives it (`Debug` is not derived: it holds the clear ID number).
 #[derive(Serialize)]
@@ -245,38 +246,15 @@ pub async fn push_due(s: &Services) -> DomainResult<Pushed> {
     Ok(out)
 }
 
-/// The request records of a batch: its campaigns, categories, organisations and recipients
-/// read at once; ID numbers decrypted here.
+/// The request records of a batch: what it refers to read at once (`DisbursementRefs`, the
+/// organisations being the campaigns' own, the sender); ID numbers decrypted here.
 async fn records_of(s: &Services, due: &[disbursement::Model]) -> DomainResult<Vec<PushRecord>> {
-    let ids = |f: fn(&disbursement::Model) -> i64| due.iter().map(f).collect::<HashSet<i64>>();
-    let campaigns: HashMap<i64, campaign::Model> = campaign::Entity::find()
-        .filter(campaign::Column::Id.is_in(ids(|d| d.campaign_id)))
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let categories: HashMap<i64, category::Model> = category::Entity::find()
-        .filter(category::Column::Id.is_in(ids(|d| d.category_id)))
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let orgs: HashMap<i64, String> = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(campaigns.values().map(|c| c.organization_id)))
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
-    let recipients: HashMap<i64, recipient::Model> = recipient::Entity::find()
-        .filter(recipient::Column::Id.is_in(ids(|d| d.recipient_id)))
-        .all(&s.db)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
+    let DisbursementRefs {
+        campaigns,
+        categories,
+        recipients,
+        organizations: orgs,
+    } = DisbursementRefs::read(&s.db, due, Organizations::Running).await?;
     let mut out = Vec::with_capacity(due.len());
     for d in due {
         let missing = |what: &str| internal(format!("发放记录 #{} 的{what}不存在", d.id));

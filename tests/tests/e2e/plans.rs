@@ -306,6 +306,78 @@ async fn every_list_reads_a_page_not_the_table() {
     );
 }
 
+/// Unions in the table that no recipient of the campaign was nominated by.
+const OTHER_UNIONS: u32 = 500;
+
+/// A workbook (LEDGER, PROVINCIAL_EXPORT) reads, for each page of rows it writes, the
+/// organisations that page names (its recipients' nominators), not the organisations table.
+/// The pages are read through a connection that records its statements; each organisations
+/// statement is run again and must return the page's two nominating unions, out of a table
+/// holding `OTHER_UNIONS` more.
+#[tokio::test]
+async fn a_workbook_page_reads_the_organizations_it_names_not_the_table() {
+    use domain::reports::rows::{self, Personal, Which};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let root = app.root_org(&admin).await;
+    let towns = app.two_towns(&admin, &root).await;
+    app.exec(&format!(
+        "{}INSERT INTO organizations (name, kind, parent_id, path, created_at) \
+         SELECT 'plan union ' || i, 'GRASSROOTS', {root}, '/plan/' || i || '/', \
+         (SELECT MIN(created_at) FROM organizations) FROM s",
+        series(OTHER_UNIONS)
+    ))
+    .await;
+    let c = campaign(&app, &admin, "台账项目").await;
+    // Two pages of rows, each with recipients of both town unions.
+    let n = rows::PAGE as u32 + 500;
+    recipients(&app, &c, n, &towns.g1, &towns.g2).await;
+    disbursements(&app, &c, n).await;
+
+    let recorded: Arc<Mutex<Vec<Statement>>> = Arc::default();
+    let mut db = domain::db::connect_url(&app.settings.database_url, 2)
+        .await
+        .expect("connect");
+    let sink = recorded.clone();
+    db.set_metric_callback(move |info| sink.lock().unwrap().push(info.statement.clone()));
+    let services = domain::Services::new(db, Arc::new(app.settings.clone()));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let reading =
+        tokio::spawn(
+            async move { rows::send_pages(&services, c.id, Which::All, Personal::Masked, tx).await },
+        );
+    let mut written = 0;
+    let mut nominators = std::collections::BTreeSet::new();
+    while let Some(page) = rx.recv().await {
+        written += page.len();
+        nominators.extend(page.into_iter().map(|r| r.nominated_by));
+    }
+    reading.await.unwrap().expect("rows read");
+    assert_eq!(written, n as usize, "every disbursement written");
+    assert_eq!(
+        nominators.into_iter().collect::<Vec<_>>(),
+        ["大营快递工会", "永定环卫所工会"],
+        "each row names its nominating union"
+    );
+
+    let statements = std::mem::take(&mut *recorded.lock().unwrap());
+    let org_reads: Vec<&Statement> = statements
+        .iter()
+        .filter(|st| listed_table(&st.sql) == "organizations")
+        .collect();
+    for st in &org_reads {
+        let read = app.db.query_all_raw((*st).clone()).await.expect("run again");
+        assert_eq!(
+            read.len(),
+            2,
+            "the page's two nominating unions, not the table ({} more): {}",
+            OTHER_UNIONS,
+            st.sql
+        );
+    }
+    assert_eq!(org_reads.len(), 2, "one organisations read per page");
+}
+
 async fn actor(app: &TestApp, token: &str) -> domain::Actor {
     domain::auth::authenticate(&app.db, &app.settings, token)
         .await
