@@ -4,6 +4,7 @@
 //! the grade. Points are kept in hundredths (`centi`), so sums are exact and a score of 14 is
 //! 1400; they are spoken as floats at the edge.
 use crate::core::error::{DomainError, DomainResult};
+use crate::core::money::Money;
 use crate::core::services::Services;
 use crate::evaluation::figures::Figures;
 use crate::evaluation::state::{SCORING_STEPS, load, require_open};
@@ -295,18 +296,35 @@ pub fn points(centi: i64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A ratio indicator: `weight × num / den` (`share`: capped at the weight, 0 without a `den`),
+/// measured as "`label`num/den = percent" with `num` and `den` written by `show` (counts as
+/// they are, fen as yuan). One place, so every ratio indicator scores and reads alike.
+fn ratio(weight: i64, label: &str, num: i64, den: i64, show: fn(i64) -> String) -> (i64, Option<String>) {
+    (
+        share(weight, num, den),
+        Some(format!(
+            "{label}{}/{} = {}",
+            show(num),
+            show(den),
+            percent(num, den)
+        )),
+    )
+}
+
+/// A count as a ratio indicator writes it ("150").
+fn count(n: i64) -> String {
+    n.to_string()
+}
+
+/// Fen as a ratio indicator writes them: yuan with two decimals ("150000.00").
+fn yuan(fen: i64) -> String {
+    Money::from_fen(fen).to_string()
+}
+
 /// A computed score and what it measured.
 fn compute(rule: Rule, weight: i64, f: &Figures) -> (i64, Option<String>) {
     match rule {
-        Rule::BudgetExecution => (
-            share(weight, f.spent_fen, f.budget_fen),
-            Some(format!(
-                "{}/{} = {}",
-                f.spent(),
-                f.budget(),
-                percent(f.spent_fen, f.budget_fen)
-            )),
-        ),
+        Rule::BudgetExecution => ratio(weight, "", f.spent_fen, f.budget_fen, yuan),
         Rule::Quantity => {
             // Mean over the categories with a plan of min(1, served / planned).
             let planned: Vec<_> = f.categories.iter().filter(|c| c.planned > 0).collect();
@@ -335,34 +353,15 @@ fn compute(rule: Rule, weight: i64, f: &Figures) -> (i64, Option<String>) {
                 )),
             )
         }
-        Rule::Quality => (
-            share(weight, f.verified_at_plan, f.paid),
-            Some(format!(
-                "审核确认后发放 {}/{} = {}",
-                f.verified_at_plan,
-                f.paid,
-                percent(f.verified_at_plan, f.paid)
-            )),
+        Rule::Quality => ratio(weight, "审核确认后发放 ", f.verified_at_plan, f.paid, count),
+        Rule::Timeliness => ratio(
+            weight,
+            &format!("{} 前发放 ", f.deadline),
+            f.paid_on_time,
+            f.paid,
+            count,
         ),
-        Rule::Timeliness => (
-            share(weight, f.paid_on_time, f.paid),
-            Some(format!(
-                "{} 前发放 {}/{} = {}",
-                f.deadline,
-                f.paid_on_time,
-                f.paid,
-                percent(f.paid_on_time, f.paid)
-            )),
-        ),
-        Rule::Cost => (
-            share(weight, f.within_standard, f.paid),
-            Some(format!(
-                "未超标准发放 {}/{} = {}",
-                f.within_standard,
-                f.paid,
-                percent(f.within_standard, f.paid)
-            )),
-        ),
+        Rule::Cost => ratio(weight, "未超标准发放 ", f.within_standard, f.paid, count),
         Rule::Satisfaction => {
             let s = &f.surveys;
             if s.responses == 0 {
