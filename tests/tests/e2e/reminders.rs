@@ -245,9 +245,10 @@ async fn a_robot_slower_than_the_timeout_is_posted_to_again_by_the_jobs_retry() 
         "{rq:?}"
     );
     // The job gave up on the stalled post after its timeout, not after the robot's minute (nor
-    // the default 10 s): the retry reached the robot within seconds.
+    // the default 10 s): the retry reached the robot well before 10 s (about half a second
+    // unloaded; 8 s leaves room for a busy machine and still tells 300 ms from 10 s).
     let gap = rq[2].at - rq[1].at;
-    assert!(gap < Duration::from_secs(5), "retried after {gap:?}");
+    assert!(gap < Duration::from_secs(8), "retried after {gap:?}");
     // The group saw the reminder once.
     let first = robot.messages();
     assert_eq!(first.len(), 1, "{first:?}");
