@@ -33,7 +33,9 @@ URL="http://127.0.0.1:$PORT/graphql"
 PEER_URL="http://127.0.0.1:$PEER_PORT/graphql"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release -q -p api -p songnuan-bench
+# SKIP_BUILD=1 with BIN=<dir>: measure binaries built earlier (e.g. copied aside).
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p api -p songnuan-bench
+BIN=${BIN:-./target/release}
 
 export DATABASE_URL="$PG/$DB?sslmode=disable"
 export SONGNUAN_SECRET=bench-secret-bench-secret-bench-secret-0001
@@ -49,7 +51,7 @@ if [ "${have:-0}" -eq 0 ]; then
   echo "no data set in $DB: generating $RECIPIENTS recipients"
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
   psql "$PG/postgres" -qc "CREATE DATABASE $DB"
-  ./target/release/gen_province --recipients "$RECIPIENTS" | tail -2
+  "$BIN/gen_province" --recipients "$RECIPIENTS" | tail -2
   psql "$PG/$DB" -qc "VACUUM ANALYZE"
 else
   echo "data set: $DB, $have recipients (reused)"
@@ -72,7 +74,7 @@ echo "peer: PostGraphile $("$NODE" -p "require('$PEER_DIR/node_modules/postgraph
     > "$PEER_DIR/peer.log" 2>&1 ) &
 PEER_PID=$!
 
-./target/release/api >> /tmp/songnuan-bench-peer.log 2>&1 &
+"$BIN/api" >> /tmp/songnuan-bench-peer.log 2>&1 &
 API_PID=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$PORT/health" >/dev/null \

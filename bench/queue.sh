@@ -18,8 +18,9 @@ WORKERS=${WORKERS:-1}
 CONCURRENCY=${CONCURRENCY:-64}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 
-cargo build --release -q -p api -p worker -p songnuan-tests -p songnuan-bench --bin api --bin worker --bin fake-sms --bin mark_paid
-BIN=target/release
+# SKIP_BUILD=1 with BIN=<dir>: measure binaries built earlier (e.g. copied aside).
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p api -p worker -p songnuan-tests -p songnuan-bench --bin api --bin worker --bin fake-sms --bin mark_paid
+BIN=${BIN:-target/release}
 
 spare_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 REDIS_PORT=$(spare_port)

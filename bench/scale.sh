@@ -23,7 +23,9 @@ DB=songnuan_bench_scale
 URL="http://127.0.0.1:$PORT/graphql"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release -q -p api -p songnuan-bench
+# SKIP_BUILD=1 with BIN=<dir>: measure binaries built earlier (e.g. copied aside).
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p api -p songnuan-bench
+BIN=${BIN:-./target/release}
 
 if [ -z "${KEEP_DATA:-}" ] || ! psql "$PG/$DB" -Atc "SELECT 1 FROM recipients LIMIT 1" >/dev/null 2>&1; then
   KEEP_DATA=
@@ -40,7 +42,7 @@ export RUST_LOG=warn
 
 if [ -z "$KEEP_DATA" ]; then
   start=$(date +%s)
-  ./target/release/gen_province --recipients "$RECIPIENTS" | tail -3
+  "$BIN/gen_province" --recipients "$RECIPIENTS" | tail -3
   echo "data set generated in $(( $(date +%s) - start )) s"
   psql "$PG/$DB" -qc "VACUUM ANALYZE"
 fi
@@ -48,7 +50,7 @@ fi
 API_PID=
 start_api() { # $1: kept-answer cache in MB (0: off)
   if [ -n "$API_PID" ]; then kill "$API_PID"; wait "$API_PID" 2>/dev/null || true; fi
-  SONGNUAN_ANSWER_CACHE_MB=$1 ./target/release/api >> /tmp/songnuan-bench-scale.log 2>&1 &
+  SONGNUAN_ANSWER_CACHE_MB=$1 "$BIN/api" >> /tmp/songnuan-bench-scale.log 2>&1 &
   API_PID=$!
   # (a first start on a kept data set runs newer migrations, e.g. indexes, first)
   for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
@@ -135,7 +137,7 @@ compare_pages
 # import: 100k rows nominated by an organisation of that campaign's county
 ORG=$(psql "$PG/$DB" -Atc "SELECT o.name FROM campaigns c JOIN organizations o ON o.id = c.organization_id WHERE c.id = $CAMPAIGN")
 XLSX=$(mktemp --suffix .xlsx)
-./target/release/gen_import --rows 100000 --org "$ORG" "$XLSX" >/dev/null
+"$BIN/gen_import" --rows 100000 --org "$ORG" "$XLSX" >/dev/null
 ops="{\"query\":\"mutation(\$c:ID!,\$f:Upload!){importRecipients(campaignId:\$c,file:\$f){imported rejected}}\",\"variables\":{\"c\":\"$CAMPAIGN\",\"f\":null}}"
 t0=$(date +%s.%N)
 RES=$(curl -fs "$URL" -H "authorization: Bearer $TOKEN" -F "operations=$ops" -F 'map={"0":["variables.f"]}' -F "0=@$XLSX")

@@ -138,6 +138,9 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                 ),
             };
             let data = domain::demo::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+            // The demo pays everyone at once: its letters need not wait for a burst to end.
+            let mut settings = settings;
+            settings.letter_delay = std::time::Duration::ZERO;
             let state = api::prepare(settings).await?;
             let s = domain::demo::load(&state.services, &data, recipients.as_deref())
                 .await
@@ -150,10 +153,57 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
                     s.campaign_id, s.organizations, s.users, s.categories, s.recipients
                 );
             }
-            Ok(())
+            run_demo_jobs(&state, &s).await
         }
         Command::Schema => unreachable!("handled above"),
     }
+}
+
+/// Runs the demo's jobs (notices, letters, reports) now when this process is the one that runs
+/// jobs (no `REDIS_URL`), so the notices are sent and the reports ready to download when the
+/// command ends; with Redis the `worker` runs them. Prints what they left behind.
+async fn run_demo_jobs(state: &api::AppState, s: &domain::demo::DemoSummary) -> anyhow::Result<()> {
+    let services = &state.services;
+    match state.runner.clone() {
+        Some(r) => {
+            let runner = domain::runner::Runner::new(services.clone(), r.config, r.sms);
+            let (_keep, stop) = tokio::sync::watch::channel(false);
+            let mut ran = 0;
+            // Each pass claims the due jobs; a failed one waits for its backoff, so the loop
+            // ends when nothing is due.
+            loop {
+                let n = runner.run_due(&stop).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                if n == 0 {
+                    break;
+                }
+                ran += n;
+                println!("已执行任务 {ran} 个…");
+            }
+        }
+        None => println!("任务已写入队列，由 worker 进程执行（已设置 REDIS_URL 或关闭了内置执行器）。"),
+    }
+    let o = domain::demo::outcome(services, s.campaign_id, &s.reports)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (channel, status, n) in &o.notices {
+        println!("通知 {channel} · {status}: {n} 条");
+    }
+    for r in &o.reports {
+        match (r.status.as_str(), &r.file_name) {
+            ("DONE", Some(name)) => println!(
+                "报表 {} {} 已生成「{name}」：GET /files/{}（用可读该项目的账号登录，带 Bearer token 下载；report(id: \"{}\") 可查）",
+                r.kind, r.format, r.id, r.id
+            ),
+            (status, _) => println!(
+                "报表 {} {}（id {}）状态 {status}{}",
+                r.kind,
+                r.format,
+                r.id,
+                r.error.as_deref().map(|e| format!("：{e}")).unwrap_or_default()
+            ),
+        }
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -17,8 +17,9 @@ use crate::plan::categories::{self, NewCategory, RecipientKind};
 use crate::plan::stages::Stage;
 use crate::recipients::fields::RecipientFields;
 use crate::recipients::rules as recipients;
+use crate::reports::{ReportFormat, ReportKind};
 use chrono::NaiveDate;
-use entities::{campaign, category, organization, recipient, user};
+use entities::{campaign, category, disbursement, job, notice, organization, recipient, report, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -73,6 +74,19 @@ pub struct DemoCampaign {
     pub distribution: Option<DemoDistribution>,
     /// Surveys, sample, scores and narratives (needs the campaign in REVIEW and an EVALUATOR).
     pub evaluation: Option<crate::evaluation::demo::DemoEvaluation>,
+    /// Reports asked for once everything above is done (`generateReport`), so a new user finds
+    /// them ready to download.
+    #[serde(default)]
+    pub reports: Vec<DemoReport>,
+}
+
+/// One `generateReport` of the demo: `kind` and `format` as in the contract, asked by the data
+/// file's user `by` (who must be allowed to, as through the API).
+#[derive(Deserialize)]
+pub struct DemoReport {
+    pub kind: String,
+    pub format: String,
+    pub by: String,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +129,8 @@ pub struct DemoSummary {
     pub users: usize,
     pub categories: usize,
     pub recipients: usize,
+    /// The reports queued (ids), in the data file's order.
+    pub reports: Vec<i64>,
     pub already_loaded: bool,
 }
 
@@ -133,6 +149,7 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
             users: 0,
             categories: 0,
             recipients: 0,
+            reports: Vec::new(),
             already_loaded: true,
         });
     }
@@ -277,13 +294,87 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
         let evaluator = actor_named(s, &evaluator.username).await?;
         crate::evaluation::demo::run(s, &evaluator, created.id, e).await?;
     }
+    let mut reports = Vec::with_capacity(c.reports.len());
+    for r in &c.reports {
+        let kind: ReportKind = r
+            .kind
+            .parse()
+            .map_err(|_| DomainError::validation("reports", format!("报表类型“{}”无效", r.kind)))?;
+        let format: ReportFormat = r
+            .format
+            .parse()
+            .map_err(|_| DomainError::validation("reports", format!("报表格式“{}”无效", r.format)))?;
+        let by = actor_named(s, &r.by).await?;
+        reports.push(crate::reports::generate(s, &by, created.id, kind, format).await?.report.id);
+    }
     Ok(DemoSummary {
         campaign_id: created.id,
         organizations: new_orgs,
         users: new_users,
         categories: c.categories.len(),
         recipients,
+        reports,
         already_loaded: false,
+    })
+}
+
+/// What the demo's jobs left behind, for the console of `api demo`: the campaign's notices
+/// counted by channel and status, and each report with its job's status.
+pub struct DemoOutcome {
+    /// (channel, status, count), ordered.
+    pub notices: Vec<(String, String, i64)>,
+    pub reports: Vec<DemoReportOutcome>,
+}
+
+pub struct DemoReportOutcome {
+    pub id: i64,
+    pub kind: String,
+    pub format: String,
+    /// The job's status (QUEUED, RUNNING, DONE, FAILED).
+    pub status: String,
+    pub file_name: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Reads the outcome of the demo campaign's jobs (as far as they have run).
+pub async fn outcome(s: &Services, campaign_id: i64, report_ids: &[i64]) -> DomainResult<DemoOutcome> {
+    use sea_orm::sea_query::Query;
+    let paid_here = Query::select()
+        .column(disbursement::Column::Id)
+        .from(disbursement::Entity)
+        .and_where(disbursement::Column::CampaignId.eq(campaign_id))
+        .to_owned();
+    let mut counts: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for n in notice::Entity::find()
+        .filter(notice::Column::DisbursementId.in_subquery(paid_here))
+        .all(&s.db)
+        .await?
+    {
+        *counts.entry((n.channel, n.status)).or_default() += 1;
+    }
+    let mut reports = Vec::with_capacity(report_ids.len());
+    for r in report::Entity::find()
+        .filter(report::Column::Id.is_in(report_ids.iter().copied()))
+        .order_by_asc(report::Column::Id)
+        .all(&s.db)
+        .await?
+    {
+        let j = match r.job_id {
+            Some(id) => job::Entity::find_by_id(id).one(&s.db).await?,
+            None => None,
+        };
+        reports.push(DemoReportOutcome {
+            id: r.id,
+            kind: r.kind,
+            format: r.format,
+            status: j.as_ref().map(|j| j.status.clone()).unwrap_or_default(),
+            file_name: r.file_name,
+            error: j.and_then(|j| j.last_error),
+        });
+    }
+    Ok(DemoOutcome {
+        notices: counts.into_iter().map(|((c, st), n)| (c, st, n)).collect(),
+        reports,
     })
 }
 
