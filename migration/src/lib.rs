@@ -14,6 +14,7 @@ mod m20260109_000001_job_handover;
 mod m20260110_000001_evaluation;
 mod m20260112_000001_reports;
 mod m20260113_000001_page_indexes;
+mod m20260115_000001_phone_lookup;
 
 pub use m20260105_000001_data_version::{UNTRACKED_TABLES, track as track_data_version};
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260110_000001_evaluation::Migration),
             Box::new(m20260112_000001_reports::Migration),
             Box::new(m20260113_000001_page_indexes::Migration),
+            Box::new(m20260115_000001_phone_lookup::Migration),
         ]
     }
 }

@@ -146,51 +146,102 @@ impl PollStrategy for Tick {
     }
 }
 
-/// What a consumer's handler holds: the runner (with this worker's name as the claim holder).
+/// What a consumer's handler holds: the way into this worker's batches.
 pub struct Consumer {
-    runner: Runner,
-    services: Services,
+    batches: tokio::sync::mpsc::UnboundedSender<Waiting>,
 }
 
+/// A task's job id and where its handler waits for the batch's end.
+type Waiting = (i64, tokio::sync::oneshot::Sender<Result<(), String>>);
+
 impl Consumer {
+    /// Starts the batcher (on the current runtime): the tasks handed to the handlers within a
+    /// moment of each other (apalis fetches them together) are claimed with one statement and
+    /// run as one batch (`Runner::run_claimed_many`: NOTICE jobs share their statements and
+    /// call the provider together). At most `Options::concurrency` jobs per batch.
     pub fn new(services: Services, sms: Arc<dyn SmsProvider>, options: &Options) -> Consumer {
         let mut config = RunnerConfig::from_settings(&services.settings);
         config.name = options.name.clone();
         config.lease = options.lease;
-        Consumer {
-            runner: Runner::new(services.clone(), config, sms),
-            services,
-        }
+        let runner = Arc::new(Runner::new(services.clone(), config, sms));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(gather(runner, services, rx, options.concurrency.max(1)));
+        Consumer { batches: tx }
     }
 
-    /// Claims the task's job and runs it. `Err` only when the claim itself could not be made
-    /// (the database is unreachable): apalis then retries the task later. A task whose job is
-    /// not due (a copy, a stale task, a job held by another worker) does nothing.
+    /// Has the task's job claimed and run in the next batch. `Err` only when the claim itself
+    /// could not be made (the database is unreachable): apalis then retries the task later. A
+    /// task whose job is not due (a copy, a stale task, a job held by another worker) does
+    /// nothing.
     pub async fn handle(&self, task: JobTask) -> Result<(), BoxDynError> {
-        let cfg = self.runner.config();
-        let claimed = domain::runner::claim_by_id(&self.services.db, &cfg.name, cfg.lease, task.job_id)
-            .await
-            .map_err(|e| -> BoxDynError { format!("任务 #{} 领取失败: {e}", task.job_id).into() })?;
-        let Some(job) = claimed else {
-            metrics::counter!("songnuan_queue_tasks_total", "outcome" => "stale").increment(1);
-            tracing::debug!(job = task.job_id, "任务已由他人执行或尚未到期，忽略");
-            return Ok(());
-        };
-        metrics::counter!("songnuan_queue_tasks_total", "outcome" => "ran").increment(1);
-        if let Err(e) = self.runner.run_claimed(job).await {
-            // The outcome could not be written: the lease runs out and the job runs again.
-            tracing::warn!(job = task.job_id, error = ?e, "任务结果写入失败，租约到期后重试");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.batches
+            .send((task.job_id, tx))
+            .map_err(|_| -> BoxDynError { "任务批处理已停止".into() })?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(format!("任务 #{} 领取失败: {reason}", task.job_id).into()),
+            Err(_) => Err(format!("任务 #{} 执行中断", task.job_id).into()),
         }
-        Ok(())
+    }
+}
+
+/// Collects the waiting tasks into batches: the first one, then whatever arrives within 2 ms
+/// (tasks fetched together reach the handlers within microseconds), up to `max`.
+async fn gather(
+    runner: Arc<Runner>,
+    services: Services,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Waiting>,
+    max: usize,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let window = tokio::time::sleep(Duration::from_millis(2));
+        tokio::pin!(window);
+        while batch.len() < max {
+            tokio::select! {
+                biased;
+                next = rx.recv() => match next {
+                    Some(w) => batch.push(w),
+                    None => break,
+                },
+                _ = &mut window => break,
+            }
+        }
+        let runner = runner.clone();
+        let services = services.clone();
+        tokio::spawn(async move { run_batch(&runner, &services, batch).await });
+    }
+}
+
+async fn run_batch(runner: &Runner, services: &Services, batch: Vec<Waiting>) {
+    let mut ids: Vec<i64> = batch.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let cfg = runner.config();
+    let answer = match domain::runner::claim_many(&services.db, &cfg.name, cfg.lease, &ids).await {
+        Ok(claimed) => {
+            let stale = ids.len() - claimed.len();
+            metrics::counter!("songnuan_queue_tasks_total", "outcome" => "stale").increment(stale as u64);
+            metrics::counter!("songnuan_queue_tasks_total", "outcome" => "ran").increment(claimed.len() as u64);
+            if stale > 0 {
+                tracing::debug!(stale, "任务已由他人执行或尚未到期，忽略");
+            }
+            if let Err(e) = runner.run_claimed_many(claimed, None).await {
+                // An outcome could not be written: the lease runs out and the job runs again.
+                tracing::warn!(error = ?e, "任务结果写入失败，租约到期后重试");
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    for (_, waiting) in batch {
+        let _ = waiting.send(answer.clone());
     }
 }
 
 async fn handle(task: JobTask, consumer: Data<Arc<Consumer>>) -> Result<(), BoxDynError> {
-    let consumer: Arc<Consumer> = (*consumer).clone();
-    // On a thread of the runtime's pool: the jobs of one apalis worker otherwise share one task.
-    tokio::spawn(async move { consumer.handle(task).await })
-        .await
-        .map_err(|e| -> BoxDynError { format!("任务执行中断: {e}").into() })?
+    consumer.handle(task).await
 }
 
 /// Runs the apalis consumer until `stop` turns true, then lets the jobs in flight finish for at

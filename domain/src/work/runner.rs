@@ -1,6 +1,7 @@
 //! The embedded job runner: claims due jobs from the `jobs` table (the outbox) and runs them.
 //!
-//! **Claiming** is one conditional UPDATE per job, its due-ness repeated in the WHERE:
+//! **Claiming** is one conditional UPDATE, its due-ness repeated in the WHERE (for a batch,
+//! `id IN (…)`: `claim_many`):
 //!
 //! ```sql
 //! UPDATE jobs SET status = 'RUNNING', locked_by = $me, locked_until = $now + lease,
@@ -113,13 +114,7 @@ pub async fn claim(
         .into_tuple()
         .all(db)
         .await?;
-    let mut claimed = Vec::with_capacity(candidates.len());
-    for id in candidates {
-        if let Some(j) = claim_by_id(db, name, lease, id).await? {
-            claimed.push(j);
-        }
-    }
-    Ok(claimed)
+    claim_many(db, name, lease, &candidates).await
 }
 
 /// Claims job `id` for `name` if it is due (the module's conditional UPDATE): the job, or
@@ -132,6 +127,20 @@ pub async fn claim_by_id(
     lease: Duration,
     id: i64,
 ) -> DomainResult<Option<job::Model>> {
+    Ok(claim_many(db, name, lease, &[id]).await?.pop())
+}
+
+/// Claims, in one statement, those of the jobs `ids` that are due (the module's conditional
+/// UPDATE, `id IN (…)` for `id = $id`): the jobs claimed, in id order.
+pub async fn claim_many(
+    db: &sea_orm::DatabaseConnection,
+    name: &str,
+    lease: Duration,
+    ids: &[i64],
+) -> DomainResult<Vec<job::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = Utc::now().trunc_subsecs(6);
     let until = now + chrono::Duration::from_std(lease).map_err(DomainError::internal)?;
     let mut rows = job::Entity::update_many()
@@ -140,11 +149,12 @@ pub async fn claim_by_id(
         .col_expr(job::Column::LockedUntil, Expr::value(until))
         .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Id.is_in(ids.iter().copied()))
         .filter(due(now))
         .exec_with_returning(db)
         .await?;
-    Ok(rows.pop())
+    rows.sort_by_key(|j| j.id);
+    Ok(rows)
 }
 
 /// The periodic jobs, queued by every runner's loop (and, with Redis, every relay's) when their
@@ -226,13 +236,7 @@ impl Runner {
         )
         .await?;
         let n = jobs.len();
-        for j in jobs {
-            if *stop.borrow() {
-                self.release(&j).await?;
-                continue;
-            }
-            self.run_claimed(j).await?;
-        }
+        self.run_claimed_many(jobs, Some(stop)).await?;
         Ok(n)
     }
 
@@ -243,6 +247,53 @@ impl Runner {
     pub async fn run_claimed(&self, j: job::Model) -> DomainResult<()> {
         let span = tracing::info_span!("job", id = j.id, kind = %j.kind, attempt = j.attempts);
         self.run_one(j).instrument(span).await
+    }
+
+    /// Runs jobs this runner claimed: the NOTICE jobs together (`notices::send_batch`: a few
+    /// statements for the batch, the provider called for all at once), the others one by one.
+    /// Once `stop` turns true, jobs not started yet go back to the queue.
+    pub async fn run_claimed_many(
+        &self,
+        jobs: Vec<job::Model>,
+        stop: Option<&watch::Receiver<bool>>,
+    ) -> DomainResult<()> {
+        let stopped = || stop.is_some_and(|s| *s.borrow());
+        let (batch, others): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .partition(|j| j.kind == kinds::NOTICE && j.attempts <= j.max_attempts);
+        if !batch.is_empty() {
+            if stopped() {
+                for j in &batch {
+                    self.release(j).await?;
+                }
+            } else {
+                let span = tracing::info_span!("notices", jobs = batch.len());
+                self.run_notices(batch).instrument(span).await?;
+            }
+        }
+        for j in others {
+            if stopped() {
+                self.release(&j).await?;
+                continue;
+            }
+            self.run_claimed(j).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_notices(&self, batch: Vec<job::Model>) -> DomainResult<()> {
+        let outcomes = notices::send_batch(&self.services, self.sms.as_ref(), &batch).await;
+        let mut done = Vec::new();
+        for (j, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Ok(notices::Outcome::Done) => done.push(j.id),
+                Ok(notices::Outcome::Later(at, reason)) => self.defer(j, at, reason).await?,
+                Err(e) => self.settle(j, Err(e)).await?,
+            }
+        }
+        self.finish(&done, JobStatus::Done, None, None).await?;
+        tracing::info!(done = done.len(), "通知任务完成");
+        Ok(())
     }
 
     async fn run_one(&self, j: job::Model) -> DomainResult<()> {
@@ -263,9 +314,14 @@ impl Runner {
             kinds::LETTERS => letters::run_job(&self.services, &j).await,
             other => Err(DomainError::internal(anyhow::anyhow!("未知的任务类型 {other}"))),
         };
+        self.settle(&j, outcome).await
+    }
+
+    /// Writes a job's outcome: DONE, or the failure (retried after a backoff, or FAILED).
+    async fn settle(&self, j: &job::Model, outcome: DomainResult<()>) -> DomainResult<()> {
         match outcome {
             Ok(()) => {
-                self.finish(&j, JobStatus::Done, None, None).await?;
+                self.finish(&[j.id], JobStatus::Done, None, None).await?;
                 tracing::info!("任务完成");
                 Ok(())
             }
@@ -275,7 +331,7 @@ impl Runner {
                     other => other.to_string(),
                 };
                 let last = j.attempts >= j.max_attempts;
-                self.fail(&j, reason, last).await
+                self.fail(j, reason, last).await
             }
         }
     }
@@ -284,7 +340,7 @@ impl Runner {
         let reason: String = reason.chars().take(1000).collect();
         if last {
             tracing::warn!(attempts = j.attempts, error = %reason, "任务失败，不再重试");
-            self.finish(j, JobStatus::Failed, Some(reason), None).await?;
+            self.finish(&[j.id], JobStatus::Failed, Some(reason), None).await?;
             if j.kind == kinds::NOTICE {
                 notices::give_up(&self.services, j).await?;
             }
@@ -293,15 +349,16 @@ impl Runner {
             tracing::warn!(attempts = j.attempts, retry_in_ms = delay.as_millis() as u64, error = %reason, "任务失败，将重试");
             let at = Utc::now().trunc_subsecs(6)
                 + chrono::Duration::from_std(delay).map_err(DomainError::internal)?;
-            self.finish(j, JobStatus::Queued, Some(reason), Some(at)).await?;
+            self.finish(&[j.id], JobStatus::Queued, Some(reason), Some(at)).await?;
         }
         Ok(())
     }
 
-    /// Writes the outcome, only while this runner still holds the job.
+    /// Writes the outcome of jobs `ids` (one statement), only while this runner still holds
+    /// them.
     async fn finish(
         &self,
-        j: &job::Model,
+        ids: &[i64],
         status: JobStatus,
         error: Option<String>,
         run_at: Option<DateTime<Utc>>,
@@ -319,7 +376,10 @@ impl Runner {
         if let Some(at) = run_at {
             q = q.col_expr(job::Column::RunAt, Expr::value(at));
         }
-        q.filter(job::Column::Id.eq(j.id))
+        if ids.is_empty() {
+            return Ok(());
+        }
+        q.filter(job::Column::Id.is_in(ids.iter().copied()))
             .filter(job::Column::Status.eq(JobStatus::Running.as_str()))
             .filter(job::Column::LockedBy.eq(self.config.name.as_str()))
             .exec(&self.services.db)
