@@ -14,7 +14,10 @@ use crate::plan::statuses::Status;
 use crate::recipients::rules::status_of;
 use entities::{campaign, category, disbursement, recipient};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, DerivePartialModel, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DerivePartialModel, EntityTrait,
+    QueryFilter, QuerySelect,
+};
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, Default)]
@@ -99,7 +102,13 @@ pub async fn list(
     // m20260109): with the campaign as the page's lead, the page is a range of that index.
     let mut cond = Condition::all();
     if let Scope::Subtree(prefix) = actor.scope() {
-        cond = cond.add(recipient::Column::NominatedBy.in_subquery(organizations::subtree_ids(&prefix)));
+        // The caller's unions as values, read first (a GRASSROOTS subtree is a handful of
+        // rows): `nominated_by IN (values)` beside the campaign makes the count a range of
+        // `(campaign_id, nominated_by, id)` holding the caller's rows only. Given the unions as
+        // a sub-query, the planner cannot tell which unions (nor how many of the campaign's
+        // rows) it yields, and counted by reading every row of the campaign.
+        let unions = subtree_unions(&s.db, &prefix).await?;
+        cond = cond.add(recipient::Column::NominatedBy.is_in(unions));
     }
     if let Some(code) = &filter.category_code {
         // A code names at most one category of a campaign (unique index): an equality with a
@@ -183,6 +192,19 @@ pub async fn list(
         campaigns::find_visible(&s.db, actor, campaign_id).await?;
     }
     Ok(page)
+}
+
+/// Ids of the organisations in the subtree under `prefix` (`organizations::subtree_ids`, the
+/// one definition of a subtree), as values.
+async fn subtree_unions(db: &DatabaseConnection, prefix: &str) -> DomainResult<Vec<i64>> {
+    let st = db
+        .get_database_backend()
+        .build(&organizations::subtree_ids(prefix));
+    let rows = db.query_all_raw(st).await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// Warning flags of a page of recipients, in two grouped queries (no N+1).
