@@ -121,7 +121,18 @@ done
 
 run() { # url, token, body, must-contain → "req/s p50 p99" (ms)
   local out
-  out=$(BENCH_TOKEN="$2" BENCH_BODY="$3" BENCH_MUST="$4" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "$1" 2>&1)
+  # A 10 s timeout, so a server that takes seconds per page shows its latency instead of
+  # wrk's 2 s timeouts (which leave no latency at all).
+  out=$(BENCH_TOKEN="$2" BENCH_BODY="$3" BENCH_MUST="$4" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -s "$LUA" "$1" 2>&1)
+  # The statements a server left running (PostgreSQL goes on counting after wrk hangs up) must
+  # not slow the next run: wait until the database is idle again (at most 120 s).
+  for _ in $(seq 1 240); do
+    [ "$(psql "$PG/$DB" -Atc "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()")" -eq 0 ] && break
+    sleep 0.5
+  done
+  local timeouts
+  timeouts=$(awk '/Socket errors/ {for (i = 1; i <= NF; i++) if ($i == "timeout") print $(i - 1) + 0}' <<<"$out")
+  [ -z "$timeouts" ] || [ "$timeouts" -eq 0 ] || echo "  ($timeouts requests over 10 s)" >&2
   ms() { awk -v k="$1" '$1==k {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000} printf "%.1f", v}' <<<"$out"; }
   local bad
   bad=$(awk '/Non-2xx|unexpected answer/ {n++} END {print n+0}' <<<"$out")

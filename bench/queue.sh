@@ -54,7 +54,8 @@ export SONGNUAN_SMS_PROVIDER=http SONGNUAN_SMS_URL="http://127.0.0.1:$SMS_PORT"
 export SONGNUAN_SMS_KEY=fake-access-key SONGNUAN_SMS_SIGN=送暖 SONGNUAN_SMS_TEMPLATE=SMS_0001
 export SONGNUAN_SMS_PER_NUMBER_DAILY=1000
 export SONGNUAN_WORKER_CONCURRENCY=$CONCURRENCY
-export SONGNUAN_DB_MAX_CONNECTIONS=$((CONCURRENCY + 8))
+# Jobs run in batches (a few statements per batch), so the pool need not grow with CONCURRENCY.
+export SONGNUAN_DB_MAX_CONNECTIONS=${DB_CONNECTIONS:-16}
 export RUST_LOG=warn
 
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done

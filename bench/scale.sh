@@ -77,7 +77,7 @@ summary() {
 # each, because this machine's figures drift by ±5–10% from one minute to the next.
 compare_pages() {
   start_api 0
-  local small large rs rl
+  local small large rs="" rl=""
   small=$(psql "$PG/$DB" -Atc "SELECT campaign_id FROM recipients GROUP BY campaign_id ORDER BY COUNT(*), campaign_id LIMIT 1")
   large=$(psql "$PG/$DB" -Atc "SELECT campaign_id FROM recipients GROUP BY campaign_id ORDER BY COUNT(*) DESC, campaign_id DESC LIMIT 1")
   echo "smallest campaign: $small ($(psql "$PG/$DB" -Atc "SELECT COUNT(*) FROM recipients WHERE campaign_id = $small") recipients);" \

@@ -305,7 +305,12 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
             .parse()
             .map_err(|_| DomainError::validation("reports", format!("报表格式“{}”无效", r.format)))?;
         let by = actor_named(s, &r.by).await?;
-        reports.push(crate::reports::generate(s, &by, created.id, kind, format).await?.report.id);
+        reports.push(
+            crate::reports::generate(s, &by, created.id, kind, format)
+                .await?
+                .report
+                .id,
+        );
     }
     Ok(DemoSummary {
         campaign_id: created.id,

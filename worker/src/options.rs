@@ -44,7 +44,7 @@ impl Options {
             redis_url: redis_url.to_string(),
             queue: "songnuan:jobs".into(),
             name: unique_name(),
-            concurrency: 32,
+            concurrency: 64,
             poll: Duration::from_millis(200),
             relay_batch: 500,
             handover_timeout: Duration::from_secs(60),
@@ -78,7 +78,7 @@ impl Options {
         if let Some(q) = get("SONGNUAN_QUEUE").filter(|q| !q.trim().is_empty()) {
             o.queue = q.trim().to_string();
         }
-        o.concurrency = num("SONGNUAN_WORKER_CONCURRENCY", 32, 1, 1024)? as usize;
+        o.concurrency = num("SONGNUAN_WORKER_CONCURRENCY", 64, 1, 1024)? as usize;
         o.poll = settings.job_poll;
         o.relay_batch = num("SONGNUAN_RELAY_BATCH", 500, 1, 10_000)?;
         o.handover_timeout = Duration::from_secs(num("SONGNUAN_HANDOVER_TIMEOUT_SECS", 60, 1, 86_400)?);

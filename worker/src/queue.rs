@@ -223,7 +223,8 @@ async fn run_batch(runner: &Runner, services: &Services, batch: Vec<Waiting>) {
         Ok(claimed) => {
             let stale = ids.len() - claimed.len();
             metrics::counter!("songnuan_queue_tasks_total", "outcome" => "stale").increment(stale as u64);
-            metrics::counter!("songnuan_queue_tasks_total", "outcome" => "ran").increment(claimed.len() as u64);
+            metrics::counter!("songnuan_queue_tasks_total", "outcome" => "ran")
+                .increment(claimed.len() as u64);
             if stale > 0 {
                 tracing::debug!(stale, "任务已由他人执行或尚未到期，忽略");
             }

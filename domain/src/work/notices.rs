@@ -260,7 +260,11 @@ async fn deliver(s: &Services, sms: &dyn SmsProvider, steps: &mut [Step]) -> Vec
             Ok(false) => {}
             Err(reason) => {
                 let reason = format!("无法向短信服务商查询此前的发送，暂不重发: {reason}");
-                outcomes[i] = Some(note_error(s, &out(i).notice, &reason).await.and(Err(gone(&reason))));
+                outcomes[i] = Some(
+                    note_error(s, &out(i).notice, &reason)
+                        .await
+                        .and(Err(gone(&reason))),
+                );
             }
         }
     }
@@ -439,10 +443,7 @@ impl DailyLimit {
             .all(&s.db)
             .await?;
         for (notice_id, disbursement_id) in counted {
-            if let Some(phone) = recipient_of
-                .get(&disbursement_id)
-                .and_then(|r| phone_of.get(r))
-            {
+            if let Some(phone) = recipient_of.get(&disbursement_id).and_then(|r| phone_of.get(r)) {
                 used.entry(phone.clone()).or_default().push(notice_id);
             }
         }
@@ -485,7 +486,9 @@ async fn start_attempts(s: &Services, rows: &[&notice::Model]) -> DomainResult<H
             .col_expr(notice::Column::UpdatedAt, Expr::value(now))
             .filter(notice::Column::Id.is_in(ids))
             .filter(notice::Column::Attempts.eq(attempts))
-            .filter(notice::Column::Status.is_in([NoticeStatus::Pending.as_str(), NoticeStatus::Failed.as_str()]))
+            .filter(
+                notice::Column::Status.is_in([NoticeStatus::Pending.as_str(), NoticeStatus::Failed.as_str()]),
+            )
             .exec_with_returning(&s.db)
             .await?;
         started.extend(updated.into_iter().map(|n| n.id));

@@ -340,7 +340,8 @@ impl Runner {
         let reason: String = reason.chars().take(1000).collect();
         if last {
             tracing::warn!(attempts = j.attempts, error = %reason, "任务失败，不再重试");
-            self.finish(&[j.id], JobStatus::Failed, Some(reason), None).await?;
+            self.finish(&[j.id], JobStatus::Failed, Some(reason), None)
+                .await?;
             if j.kind == kinds::NOTICE {
                 notices::give_up(&self.services, j).await?;
             }
@@ -349,7 +350,8 @@ impl Runner {
             tracing::warn!(attempts = j.attempts, retry_in_ms = delay.as_millis() as u64, error = %reason, "任务失败，将重试");
             let at = Utc::now().trunc_subsecs(6)
                 + chrono::Duration::from_std(delay).map_err(DomainError::internal)?;
-            self.finish(&[j.id], JobStatus::Queued, Some(reason), Some(at)).await?;
+            self.finish(&[j.id], JobStatus::Queued, Some(reason), Some(at))
+                .await?;
         }
         Ok(())
     }

@@ -138,7 +138,10 @@ async fn the_demo_leaves_its_reports_ready_to_download_and_its_notices_sent() {
         .iter()
         .map(|r| (r.kind.clone(), r.format.clone()))
         .collect();
-    assert!(asked.contains(&("EVALUATION_REPORT".into(), "DOCX".into())), "{asked:?}");
+    assert!(
+        asked.contains(&("EVALUATION_REPORT".into(), "DOCX".into())),
+        "{asked:?}"
+    );
     assert_eq!(s.reports.len(), asked.len());
     let evaluator = app.login("evaluator", &data.demo_password).await;
     let grassroots = app.login("yongding", &data.demo_password).await;
@@ -160,7 +163,9 @@ async fn the_demo_leaves_its_reports_ready_to_download_and_its_notices_sent() {
     // One notice per payment, and every SMS among them sent by the demo's jobs.
     let start = Instant::now();
     loop {
-        let o = domain::demo::outcome(&services, s.campaign_id, &s.reports).await.unwrap();
+        let o = domain::demo::outcome(&services, s.campaign_id, &s.reports)
+            .await
+            .unwrap();
         let total: i64 = o.notices.iter().map(|(_, _, n)| n).sum();
         assert_eq!(total, 252, "{:?}", o.notices);
         let sms_pending: i64 = o
