@@ -17,7 +17,7 @@ use crate::plan::categories::{self, NewCategory, RecipientKind};
 use crate::plan::stages::Stage;
 use crate::recipients::fields::RecipientFields;
 use crate::recipients::rules as recipients;
-use crate::reports::{ReportFormat, ReportKind};
+use crate::reports::rules::{ReportFormat, ReportKind};
 use chrono::NaiveDate;
 use entities::{campaign, category, disbursement, job, notice, organization, recipient, report, user};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -306,7 +306,7 @@ pub async fn load(s: &Services, data: &DemoData, recipients_csv: Option<&str>) -
             .map_err(|_| DomainError::validation("reports", format!("报表格式“{}”无效", r.format)))?;
         let by = actor_named(s, &r.by).await?;
         reports.push(
-            crate::reports::generate(s, &by, created.id, kind, format)
+            crate::reports::requests::generate(s, &by, created.id, kind, format)
                 .await?
                 .report
                 .id,
