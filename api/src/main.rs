@@ -99,7 +99,8 @@ async fn run(cmd: Command) -> anyhow::Result<()> {
             }
             tracing::info!("送暖 API 已启动: http://{listen}/graphql");
             let stopped = async move {
-                shutdown_signal().await;
+                domain::shutdown::signal().await;
+                tracing::info!("收到停止信号，正在完成进行中的请求…");
                 let _ = stop_tx.send(true);
             };
             api::serve(listener, state, stopped).await
@@ -204,20 +205,4 @@ async fn run_demo_jobs(state: &api::AppState, s: &domain::demo::DemoSummary) -> 
         }
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("收到停止信号，正在完成进行中的请求…");
 }

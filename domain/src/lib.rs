@@ -34,7 +34,7 @@ pub mod work;
 // through these; it uses the layered paths (`crate::core::money`, `crate::lifecycle::advance`),
 // so the layering test can judge every import.
 // ---------------------------------------------------------------------------------------------
-pub use crate::core::{crypto, db, error, identity, money, outbox, pagination, settings};
+pub use crate::core::{crypto, db, error, identity, money, outbox, pagination, settings, shutdown};
 pub use crate::funds::{procurement, visits};
 pub use crate::people::{access, audit, auth, organizations, users};
 pub use crate::plan::{calendar, calendar_store};

@@ -109,7 +109,7 @@ pub async fn serve(
     }
     let mut lines = stdin_lines();
     let mut stdin_open = true;
-    let stop = shutdown_signal();
+    let stop = domain::shutdown::signal();
     tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
@@ -151,25 +151,6 @@ fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
         }
     });
     rx
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ async fn run() -> anyhow::Result<()> {
     let services = domain::Services::new(db, Arc::new(settings));
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        domain::shutdown::signal().await;
         tracing::info!("收到停止信号：停止领取新任务，等待执行中的任务完成");
         let _ = stop_tx.send(true);
     });
@@ -58,25 +58,4 @@ async fn run() -> anyhow::Result<()> {
     let _ = housekeeping.await;
     tracing::info!("worker 已停止");
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
-    }
 }

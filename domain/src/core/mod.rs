@@ -13,3 +13,4 @@ pub mod pagination;
 pub mod passwords;
 pub mod services;
 pub mod settings;
+pub mod shutdown;
