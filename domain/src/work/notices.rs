@@ -136,14 +136,6 @@ pub async fn send_batch(
     }
 }
 
-/// One NOTICE job (`send_batch` of one).
-pub async fn send(s: &Services, sms: &dyn SmsProvider, j: &job::Model) -> DomainResult<Outcome> {
-    send_batch(s, sms, std::slice::from_ref(j))
-        .await
-        .pop()
-        .unwrap_or_else(|| Err(gone("通知任务没有结果")))
-}
-
 /// A notice on its way: its row and the message (the clear number lives only here).
 struct Outgoing {
     notice: notice::Model,

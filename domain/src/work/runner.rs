@@ -304,10 +304,8 @@ impl Runner {
                 .await;
         }
         let outcome = match j.kind.as_str() {
-            kinds::NOTICE => match notices::send(&self.services, self.sms.as_ref(), &j).await {
-                Ok(notices::Outcome::Later(at, reason)) => return self.defer(&j, at, reason).await,
-                other => other.map(|_| ()),
-            },
+            // The batch path, with a batch of one: one way a notice is sent.
+            kinds::NOTICE => return self.run_notices(vec![j]).await,
             kinds::ENTRY_REMINDERS => reminders::run_job(&self.services, &j).await,
             kinds::REPORT => report_job::run(&self.services, &j).await,
             kinds::PROVINCIAL_PUSH => province::run_job(&self.services, &j).await,
